@@ -1,0 +1,298 @@
+"""Command line: ``python -m vae train|evaluate|sample``.
+
+Every failure ends with one line on stderr and a non-zero exit code; set
+``VAE_DEBUG=1`` to see the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hide TensorFlow's start-up chatter, which its C++ side prints before any log
+    level applies; if the import fails, its output is printed after all."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _import_tf() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _quiet_native_stderr():
+        import tensorflow  # noqa: F401
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, VAEConfig
+    from vae.data import DATASETS, DECODERS
+
+    d = VAEConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m vae",
+        description="Train, evaluate and sample a variational autoencoder (Kingma & Welling).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample}")
+
+    t = sub.add_parser("train", help="train a model and save a checkpoint folder")
+    t.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
+    t.add_argument("--dataset", choices=DATASETS, default=d.dataset)
+    t.add_argument("--latent-dim", type=int, default=d.latent_dim, help="J (default %(default)s)")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate")
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule)
+    t.add_argument("--estimator", choices=ESTIMATORS, default=d.estimator)
+    t.add_argument("--samples", type=int, default=d.n_samples, help="L, samples of z per image")
+    t.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = true ELBO)")
+    t.add_argument("--decoder", choices=DECODERS, default=d.decoder)
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--precision", choices=PRECISIONS, default=d.precision)
+    t.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
+    t.add_argument("--strategy", choices=("default", "mirrored"), default="default")
+    t.add_argument("--no-eval", action="store_true", help="skip the final log p(x) evaluation")
+    _data_args(t)
+    _eval_args(t)
+
+    e = sub.add_parser("evaluate", help="print test-set metrics of a checkpoint as one JSON line")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--write", action="store_true", help="also save them to metrics.json")
+    _data_args(e)
+    _eval_args(e)
+
+    s = sub.add_parser("sample", help="decode prior samples into a PNG grid")
+    s.add_argument("checkpoint", type=Path)
+    s.add_argument("--out", type=Path, default=Path("samples.png"))
+    s.add_argument("-n", type=int, default=64, help="number of samples (a square grid)")
+    s.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="folder with .npz or IDX files (or VAE_DATA_DIR)")
+    p.add_argument("--limit-train", type=int, help="use only the first N training images")
+    p.add_argument("--limit-test", type=int, help="use only the first N test images")
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--iw-samples", type=int, default=100, help="K for importance weighting")
+    p.add_argument("--grid-size", type=int, default=300, help="quadrature grid per axis (J=2)")
+
+
+def _check_args(args) -> None:
+    """Reject absurd settings before TensorFlow starts or any data is read."""
+    from vae.errors import ConfigError
+
+    for name in ("limit_train", "limit_test"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {value} must be at least 1.")
+    grid = getattr(args, "grid_size", None)
+    if grid is not None and (grid < 4 or grid % 2 or grid > 2000):
+        raise ConfigError(f"--grid-size {grid} must be an even number from 4 to 2000.")
+    iw = getattr(args, "iw_samples", None)
+    if iw is not None and not 0 <= iw <= 100_000:
+        raise ConfigError(f"--iw-samples {iw} is out of range; choose 0 (skip) to 100000.")
+    n = getattr(args, "n", None)
+    if n is not None and not 1 <= n <= 4096:
+        raise ConfigError(f"-n {n} is out of range; choose 1 to 4096.")
+
+
+def _config_from_args(args):
+    from vae.config import VAEConfig
+
+    return VAEConfig(
+        latent_dim=args.latent_dim,
+        decoder=args.decoder,
+        estimator=args.estimator,
+        n_samples=args.samples,
+        beta=args.beta,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        lr_schedule=args.lr_schedule,
+        seed=args.seed,
+        precision=args.precision,
+    )
+
+
+def _load_data(args, dataset: str, decoder: str):
+    from vae.data import load_dataset, to_model_input
+
+    ds = load_dataset(dataset, data_dir=args.data_dir)
+    print(f"data: {ds.name} from {ds.source}", file=sys.stderr)
+    x_train = to_model_input(ds.x_train[: args.limit_train], decoder)
+    x_test = to_model_input(ds.x_test[: args.limit_test], decoder)
+    return x_train, x_test
+
+
+def _progress_printer():
+    from tqdm import tqdm
+
+    bar = None
+
+    def show(p) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(
+                total=p.epochs * p.batches, unit="batch", file=sys.stderr, dynamic_ncols=True
+            )
+            bar.update((p.epoch - 1) * p.batches)
+        if p.kind == "batch":
+            bar.set_description(f"epoch {p.epoch}/{p.epochs}", refresh=False)
+            bar.set_postfix(loss=f"{p.loss:.1f}", img_s=f"{p.images_per_s:.0f}", refresh=False)
+            bar.update((p.epoch - 1) * p.batches + p.batch - bar.n)  # redraws at most ~10/s
+        else:
+            h = p.history[-1]
+            bar.write(
+                file=sys.stderr,
+                s=f"epoch {h['epoch']:>3}: train -ELBO {h['train']['neg_elbo']:.2f}  "
+                f"test -ELBO {h['test'].get('neg_elbo', float('nan')):.2f} "
+                f"(recon {h['test'].get('recon', float('nan')):.2f}, "
+                f"KL {h['test'].get('kl', float('nan')):.2f})  {h['images_per_s']:.0f} img/s",
+            )
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return show, close
+
+
+def _eval_progress():
+    last = {"what": None}
+
+    def show(what: str, fraction: float) -> None:
+        if what != last["what"] or fraction >= 1.0:
+            print(f"evaluate: {what} {fraction:4.0%}", file=sys.stderr)
+            last["what"] = what
+
+    return show
+
+
+def cmd_train(args) -> int:
+    from vae import checkpoint, evaluate
+    from vae.train import train
+
+    config = args.config
+    x_train, x_test = _load_data(args, config.dataset, config.decoder)
+    show, close = _progress_printer()
+    start = time.perf_counter()
+    try:
+        result = train(
+            config,
+            x_train,
+            x_test,
+            out_dir=args.out,
+            progress=show,
+            resume=args.resume,
+            strategy=args.strategy,
+        )
+    finally:
+        close()
+    if result.cancelled:
+        print(
+            f"interrupted: kept {result.epochs_done} finished epoch(s) in {args.out}; "
+            "continue with --resume.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    summary = {
+        "out": str(args.out),
+        "epochs": result.epochs_done,
+        "seconds": round(result.seconds, 2),
+        "images_per_s": round(result.images_per_s, 1),
+        "replicas": result.replicas,
+    }
+    if result.history:
+        summary["test_neg_elbo"] = result.history[-1]["test"].get("neg_elbo")
+    if not args.no_eval:
+        metrics = evaluate.evaluate(
+            result.model,
+            x_test,
+            iw_samples=args.iw_samples,
+            grid_size=args.grid_size,
+            progress=_eval_progress(),
+        )
+        checkpoint.save_metrics(args.out, metrics)
+        summary.update({k: metrics[k] for k in ("neg_elbo", "recon", "kl", "log_px", "iw_log_px")})
+    summary["wall_seconds"] = round(time.perf_counter() - start, 2)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from vae import checkpoint, evaluate
+
+    ckpt = checkpoint.load_checkpoint(args.checkpoint)
+    _, x_test = _load_data(args, ckpt.config.dataset, ckpt.config.decoder)
+    metrics = evaluate.evaluate(
+        ckpt.model,
+        x_test,
+        iw_samples=args.iw_samples,
+        grid_size=args.grid_size,
+        progress=_eval_progress(),
+    )
+    if args.write:
+        checkpoint.save_metrics(args.checkpoint, metrics)
+    print(json.dumps(metrics))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from vae import checkpoint
+    from vae.images import save_png, tile
+
+    ckpt = checkpoint.load_checkpoint(args.checkpoint)
+    images = ckpt.model.sample(args.n, seed=args.seed)
+    save_png(tile(images), args.out)
+    print(json.dumps({"out": str(args.out), "n": args.n, "seed": args.seed}))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _check_args(args)
+        if args.command == "train":
+            args.config = _config_from_args(args)  # validated before TensorFlow starts
+        _import_tf()
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # one line for the user; the traceback on request
+        if os.environ.get("VAE_DEBUG"):
+            raise
+        from vae.errors import VAEError
+
+        kind = "" if isinstance(exc, VAEError | ValueError | OSError) else f"{type(exc).__name__}: "
+        print(f"error: {kind}{exc}".replace("\n", " "), file=sys.stderr)
+        return EXIT_ERROR
