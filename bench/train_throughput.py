@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import platform
 import subprocess
@@ -60,10 +59,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from vae import evaluate  # noqa: E402
+from vae import train as vae_train  # noqa: E402
 from vae.config import VAEConfig  # noqa: E402
 from vae.data import load_dataset, to_model_input  # noqa: E402
 from vae.model import VAE, build_vae  # noqa: E402
-from vae import train as vae_train  # noqa: E402
 from vae.train import train  # noqa: E402
 
 TARGET_NEG_ELBO = 155.9  # nats: the tutorial's test -ELBO after its 10 epochs
@@ -137,9 +136,8 @@ class Tracker:
         start = time.perf_counter()
         terms = evaluate.elbo_summary(self.model, self.x_test)
         self.eval_seconds += time.perf_counter() - start
-        self.curve.append(
-            {"images": images, "train_s": round(train_s, 3), "neg_elbo": round(terms["neg_elbo"], 3)}
-        )
+        point = {"images": images, "train_s": round(train_s, 3)}
+        self.curve.append({**point, "neg_elbo": round(terms["neg_elbo"], 3)})
         log(
             f"  {self.name}: test -ELBO {terms['neg_elbo']:7.2f} after {images / 60000:5.2f} "
             f"epochs, {train_s:6.1f} s of training"
@@ -202,7 +200,7 @@ def tutorial_train_step(model: VAE, x: tf.Tensor, optimizer) -> None:
     with tf.GradientTape() as tape:
         loss = tutorial_compute_loss(model, x)
     gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
 
 
 def run_reference(x_train: np.ndarray, make_tracker: Callable[[VAE], Tracker]) -> Tracker:
@@ -373,7 +371,8 @@ def step_profile(config: VAEConfig, seconds: float) -> dict[str, float]:
         return grads[0]
 
     out = {}
-    for name, fn in (("forward", forward), ("forward_backward", forward_backward), ("step", full_step)):
+    passes = {"forward": forward, "forward_backward": forward_backward, "step": full_step}
+    for name, fn in passes.items():
         fn()
         reps, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds or reps < 3:
@@ -382,6 +381,10 @@ def step_profile(config: VAEConfig, seconds: float) -> dict[str, float]:
         out[f"{name}_ms"] = round(1e3 * (time.perf_counter() - start) / reps, 3)
     out["step_images_per_s"] = round(config.batch_size / out["step_ms"] * 1e3, 1)
     return out
+
+
+def profile_key(described: dict[str, Any]) -> str:
+    return f"batch{described['batch_size']}-{described['precision']}"
 
 
 def ceiling(configs: dict[str, VAEConfig], quick: bool) -> dict[str, Any]:
@@ -410,7 +413,7 @@ def ceiling(configs: dict[str, VAEConfig], quick: bool) -> dict[str, Any]:
         peak = peak16 if config.precision == "mixed_bfloat16" else peak32
         prof["achieved_gflops"] = round(achieved, 1)
         prof["fraction_of_matmul_peak"] = round(achieved / peak, 3)
-        result["steps"][f"batch{config.batch_size}-{config.precision}"] = prof
+        result["steps"][profile_key(describe(Variant(name, config)))] = prof
         log(f"  {name}: batch {config.batch_size} {config.precision}: {prof}")
     return result
 
@@ -512,7 +515,7 @@ def verdicts(results: dict[str, dict], ceil: dict[str, Any] | None, best: str) -
     rate = ours["images_per_s"]
     why = ""
     if ceil:
-        prof = ceil["steps"].get(f"batch{ours['config']['batch_size']}-{ours['config']['precision']}")
+        prof = ceil["steps"].get(profile_key(ours["config"]))
         if prof:
             why = (
                 f" Why: one training image costs {ceil['train_mflop_per_image']:.1f} MFLOP, so "
@@ -540,7 +543,7 @@ def verdicts(results: dict[str, dict], ceil: dict[str, Any] | None, best: str) -
         lines.append(f"ratio: {state}, {ratio:.2f}x the reference (goal {TARGET_RATIO}x).")
     t = ours["seconds_to_target"]
     if t is not None and t <= TARGET_SECONDS:
-        lines.append(f"time: met, {t:.1f} s of training to the target (goal {TARGET_SECONDS:.0f} s).")
+        lines.append(f"time: met, {t:.1f} s of training to the target (goal {TARGET_SECONDS:g} s).")
     elif t is not None:
         lines.append(
             f"time: missed by {t - TARGET_SECONDS:.1f} s, {t:.1f} s of training to the target "
@@ -662,10 +665,8 @@ def main(argv: list[str] | None = None) -> int:
             tracker = run_ours(variant.config, variant.compile_args, x_train, make_tracker)
         results[variant.name] = {"config": describe(variant), **tracker.summary()}
         r = results[variant.name]
-        log(
-            f"{variant.name}: {r['images_per_s']:.0f} img/s, "
-            f"target {'reached in ' + format(r['seconds_to_target'], '.1f') + ' s' if r['reached_target'] else 'not reached'}"
-        )
+        reached = f"in {r['seconds_to_target']:.1f} s" if r["reached_target"] else "not reached"
+        log(f"{variant.name}: {r['images_per_s']:.0f} img/s, target {reached}")
         keras.backend.clear_session()
 
     ref_rate = results.get("reference", {}).get("images_per_s")
@@ -676,8 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_ceiling:
         ceil = ceiling({v.name: v.config for v in variants}, args.quick)
 
-    best = "ours-best" if "ours-best" in results else next(
-        (n for n in reversed(results) if n != "reference"), ""
+    best = (
+        "ours-best"
+        if "ours-best" in results
+        else next((n for n in reversed(results) if n != "reference"), "")
     )
     print()
     print_table(results, args.target)
@@ -688,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}")
     summary = {
         "date": started.isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["bench/train_throughput.py", *(argv or sys.argv[1:])]),
         "machine": machine(),
         "load_average_start": [round(v, 2) for v in load_start],
         "load_average_end": [round(v, 2) for v in os.getloadavg()],

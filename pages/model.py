@@ -1,31 +1,151 @@
-"""Model page: the shipped default model's metrics and its manifold."""
+"""Model page: choose the active model (default, an earlier run, an upload) and inspect it."""
+
+from __future__ import annotations
+
+import math
 
 import streamlit as st
 
-from pages.state import DEFAULT_CHECKPOINT, load_model
-from vae import images, latent
+from pages import state
+from vae import jobs, upload
 from vae.errors import VAEError
 
-st.title("VAE Latent Explorer")
-try:
-    ckpt = load_model(str(DEFAULT_CHECKPOINT))
-except VAEError as exc:
-    st.error(f"The default model could not be loaded: {exc}")
-    st.stop()
+SOURCES = {"default": "Shipped default", "run": "A run trained earlier", "upload": "Upload"}
+UPLOADS_DIR = state.RUNS_DIR / "uploads"
 
-m = ckpt.metrics
+
+def _fmt(value, digits: int = 2) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def choose_default() -> None:
+    if state.active_path() == str(state.DEFAULT_CHECKPOINT):
+        st.caption(f"The shipped default `{state.DEFAULT_CHECKPOINT.name}` is active.")
+    elif st.button("Use the shipped default"):
+        state.activate(state.DEFAULT_CHECKPOINT)
+
+
+def choose_run() -> None:
+    runs = jobs.list_runs(state.RUNS_DIR)
+    if not runs:
+        st.info("No runs yet. Train one on the **Train** page; it will be listed here.")
+        return
+    paths = [str(r.path) for r in runs]
+    labels = {str(r.path): r.label for r in runs}
+    active = state.active_path()
+    chosen = st.selectbox(
+        "Run (newest first, with its test −ELBO in nats)",
+        paths,
+        index=paths.index(active) if active in paths else 0,
+        format_func=labels.__getitem__,
+        key="model_run",
+    )
+    if chosen == active:
+        st.caption("This run is active.")
+    elif st.button("Use this run"):
+        state.activate(chosen)
+
+
+def choose_upload() -> None:
+    st.caption(
+        f"A `.zip` of a checkpoint folder, or its files: `config.json` and `weights.safetensors` "
+        f"(plus `history.json`, `metrics.json` if you have them). Up to "
+        f"{upload.MAX_UPLOAD_BYTES // 2**20} MB. Files are checked, never executed: "
+        "`.keras`, `.h5` and pickles are refused."
+    )
+    files = st.file_uploader(
+        "Checkpoint",
+        accept_multiple_files=True,
+        max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20,
+        key="model_upload",
+    )
+    if files and st.button("Check and use this upload", type="primary"):
+        try:
+            folder = upload.save_upload([(f.name, f.getvalue()) for f in files], UPLOADS_DIR)
+        except VAEError as exc:
+            st.error(f"The upload was refused: {exc} The previous model stays active.")
+            return
+        if state.activate(folder):
+            st.success(f"Uploaded and active: `{folder.name}`.")
+
+
+def show_metrics(ckpt, where) -> None:
+    m = ckpt.metrics
+    if isinstance(m.get("neg_elbo"), int | float):
+        terms, note = m, None
+    else:
+        # No metrics.json yet (e.g. a run still training): the last epoch's test terms.
+        terms = (ckpt.history[-1].get("test") or {}) if ckpt.history else {}
+        note = (
+            "This checkpoint has no metrics.json yet: −ELBO, reconstruction and KL are the last "
+            "epoch's test values, and log p(x) is not computed. Run "
+            f"`python -m vae evaluate {where} --write` to add them."
+        )
+    cols = st.columns(5)
+    cols[0].metric("−ELBO", _fmt(terms.get("neg_elbo")), help="Test-set −ELBO, nats per image.")
+    cols[1].metric("Reconstruction", _fmt(terms.get("recon")), help="−E_q[log p(x|z)], nats.")
+    cols[2].metric("KL", _fmt(terms.get("kl")), help="KL(q(z|x) ‖ p(z)), nats.")
+    log_px, err = m.get("log_px"), m.get("log_px_error")
+    cols[3].metric(
+        "log p(x)",
+        _fmt(log_px) + (f" ± {err:.2g}" if isinstance(err, int | float) else ""),
+        help=f"By quadrature on a {m.get('grid_size', '?')}² grid over the 2-D latent plane; "
+        "± is the grid's error estimate. Only for J = 2.",
+    )
+    cols[4].metric(
+        "iw log p(x)",
+        _fmt(m.get("iw_log_px")),
+        help=f"Importance-weighted estimate with K = {m.get('iw_samples', '?')} samples.",
+    )
+    if note:
+        st.info(note)
+    elif isinstance(m.get("n_images"), int):
+        st.caption(f"Measured on {m['n_images']:,} test images (metrics.json).")
+
+
+def config_rows(config) -> dict[str, list[str]]:
+    def show(v) -> str:
+        return (
+            " × ".join(map(str, v))
+            if isinstance(v, tuple | list)
+            else f"{v:g}"
+            if isinstance(v, float)
+            else str(v)
+        )
+
+    items = config.to_dict()
+    return {"setting": list(items), "value": [show(v) for v in items.values()]}
+
+
+st.title("Model")
+with st.container(border=True):
+    source = st.radio(
+        "Choose the model",
+        list(SOURCES),
+        format_func=SOURCES.__getitem__,
+        horizontal=True,
+        key="model_source",
+    )
+    {"default": choose_default, "run": choose_run, "upload": choose_upload}[source]()
+
+ckpt = state.active()
+where = ckpt.path.relative_to(state.ROOT) if ckpt.path.is_relative_to(state.ROOT) else ckpt.path
+seconds = sum(h.get("seconds", 0.0) for h in ckpt.history)
+st.subheader(f"Active: `{ckpt.path.name}`")
 st.caption(
-    f"Default model `{DEFAULT_CHECKPOINT.name}`: latent dimension {ckpt.config.latent_dim}, "
-    f"{ckpt.config.decoder} decoder, {ckpt.epoch} epochs on {ckpt.config.dataset}."
+    f"`{where}` · {ckpt.config.dataset}, latent dimension J = {ckpt.config.latent_dim}, "
+    f"{ckpt.config.decoder} decoder, {ckpt.config.estimator.upper()} · {ckpt.epoch} epochs"
+    + (f" in {seconds / 60:.1f} min" if seconds else "")
 )
-cols = st.columns(4)
-cols[0].metric("−ELBO (nats)", f"{m.get('neg_elbo', float('nan')):.2f}")
-cols[1].metric("Reconstruction", f"{m.get('recon', float('nan')):.2f}")
-cols[2].metric("KL", f"{m.get('kl', float('nan')):.2f}")
-log_px = m.get("log_px")
-cols[3].metric("log p(x)", "—" if log_px is None else f"{log_px:.2f}")
+show_metrics(ckpt, where)
 
-n = st.slider("Grid size", 5, 30, 20)
-grid = latent.manifold(ckpt.model, n=n, mode="prior")
-picture = images.tile(grid.reshape(n * n, *grid.shape[2:]), cols=n, pad=0)
-st.image(images.png_bytes(picture, scale=2), caption="Decoded grid through the prior's inverse CDF")
+left, right = st.columns([1, 3])
+with left:
+    st.dataframe(config_rows(ckpt.config), hide_index=True, width="stretch", height=300)
+with right:
+    if ckpt.history:
+        st.plotly_chart(state.training_curves(ckpt.history), theme="streamlit")
+    else:
+        st.info("This checkpoint has no training history (history.json).")

@@ -1,18 +1,199 @@
-"""Shared, cached resources for the pages: models and arrays, loaded once per server."""
+"""Shared state for the pages: which model is active, and cached models and arrays.
+
+Models live in ``st.cache_resource`` (shared by every session, never mutated);
+arrays in ``st.cache_data``. ``st.session_state`` holds only small UI state, such
+as the active checkpoint's path, set only when absent.
+"""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from vae import checkpoint
+from vae import checkpoint, evaluate
+from vae.data import load_dataset, to_model_input
+from vae.errors import VAEError
+
+
+def _keep_keras_state() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every run.
+
+    Streamlit does it to free models a script built; ours are shared through
+    ``st.cache_resource`` and must survive. The call cost about 0.4 s of garbage
+    collection per rerun, cleared TensorFlow's kernel cache (so the next decode
+    was slow again) and replaced Keras' global state under a training thread.
+    This touches a private function of the pinned Streamlit; if it moves, the
+    app still works, only slower.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+
+
+def _leave_pages_folder_mode() -> None:
+    """Make a deep link on a fresh server go through ``app.py``'s navigation.
+
+    Until ``st.navigation`` has run once, Streamlit treats a folder named ``pages/``
+    the old way and runs a linked page (``/latent_map``) without ``app.py``. Turn
+    that mode off and rerun; the rerun goes through ``app.py``.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_keep_keras_state()
+_leave_pages_folder_mode()
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "mnist-2d"
+RUNS_DIR = ROOT / "runs"  # trained in the app; ignored by git
+ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkpoint
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def load_model(path: str) -> checkpoint.Checkpoint:
-    """Shared by every session and never mutated."""
-    return checkpoint.load_checkpoint(path)
+def _stamp(path: str) -> float:
+    """Changes when the weights change, so a retrained folder is reloaded."""
+    try:
+        return (Path(path) / checkpoint.WEIGHTS_FILE).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _load(path: str, stamp: float) -> checkpoint.Checkpoint:
+    ckpt = checkpoint.load_checkpoint(path)
+    # TensorFlow's many long-lived objects make every full collection slow; moving
+    # what exists now out of the collector's reach keeps later ones cheap.
+    gc.collect()
+    gc.freeze()
+    return ckpt
+
+
+def load(path: str | Path) -> checkpoint.Checkpoint:
+    """The cached checkpoint at ``path``; raises a VAEError if it cannot be loaded."""
+    return _load(str(path), _stamp(str(path)))
+
+
+def active_path() -> str:
+    if ACTIVE not in st.session_state:
+        st.session_state[ACTIVE] = str(DEFAULT_CHECKPOINT)
+    return st.session_state[ACTIVE]
+
+
+def activate(path: str | Path) -> bool:
+    """Make ``path`` the active model if it loads; otherwise show why and keep the old one."""
+    try:
+        load(path)
+    except VAEError as exc:
+        st.error(f"Could not load {Path(path).name}: {exc} The previous model stays active.")
+        return False
+    st.session_state[ACTIVE] = str(path)
+    return True
+
+
+def active() -> checkpoint.Checkpoint:
+    """The active checkpoint; falls back to the default, and stops the page if none loads."""
+    path = active_path()
+    try:
+        return load(path)
+    except VAEError as exc:
+        if path != str(DEFAULT_CHECKPOINT):
+            st.warning(f"{Path(path).name} can no longer be loaded ({exc}); using the default.")
+            st.session_state[ACTIVE] = str(DEFAULT_CHECKPOINT)
+            return active()
+        st.error(f"The default model could not be loaded: {exc}")
+        st.stop()
+
+
+@st.cache_data(show_spinner="Loading the test set…", max_entries=2)
+def test_set(dataset: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(x_test uint8 [N, 28, 28], y_test [N], class names) of a data set."""
+    ds = load_dataset(dataset)
+    return ds.x_test, ds.y_test, ds.class_names
+
+
+def test_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
+    """The test images as ``ckpt``'s model sees them: [N, 28, 28, 1] float32."""
+    return _inputs(ckpt.config.dataset, ckpt.config.decoder)
+
+
+@st.cache_data(max_entries=4)
+def _inputs(dataset: str, decoder: str) -> np.ndarray:
+    x, _, _ = test_set(dataset)
+    return to_model_input(x, decoder)
+
+
+@st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
+def encodings(path: str, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+    """(z_mean, z_log_var) [N, J] of the whole test set under the checkpoint at ``path``."""
+    ckpt = _load(path, stamp)
+    return evaluate.encode(ckpt.model, test_inputs(ckpt))
+
+
+def active_encodings() -> tuple[np.ndarray, np.ndarray]:
+    path = active_path()
+    return encodings(path, _stamp(path))
+
+
+def active_key() -> tuple[str, float]:
+    """(path, stamp) of the active checkpoint: the key for caches of its arrays."""
+    path = active_path()
+    return path, _stamp(path)
+
+
+@st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)
+def test_terms(path: str, stamp: float) -> dict[str, np.ndarray]:
+    """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] of the whole test set (seed 0)."""
+    ckpt = _load(path, stamp)
+    return evaluate.per_example_terms(ckpt.model, test_inputs(ckpt))
+
+
+def model_key(ckpt: checkpoint.Checkpoint) -> tuple[str, int]:
+    """A cache key for arrays computed from ``ckpt``'s weights: they change with the epoch.
+
+    Pass the model itself as an ``_underscored`` argument, which st.cache_data does not hash.
+    """
+    return str(ckpt.path), ckpt.epoch
+
+
+def training_curves(history: list[dict]):
+    """Plotly figure of per-epoch −ELBO, reconstruction and KL, train and test (Model, Train)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    panels = (("neg_elbo", "−ELBO"), ("recon", "Reconstruction"), ("kl", "KL"))
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in panels])
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    # Fixed colours that read on light and dark backgrounds; dashes tell train from test too.
+    for split, colour, dash in (("train", "#4C78A8", "dot"), ("test", "#F58518", "solid")):
+        for col, (term, title) in enumerate(panels, start=1):
+            values = [(h.get(split) or {}).get(term) for h in history]
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=values,
+                    name=split,
+                    legendgroup=split,
+                    showlegend=col == 1,
+                    mode="lines+markers" if len(history) < 30 else "lines",
+                    line={"color": colour, "dash": dash},
+                    hovertemplate=f"epoch %{{x}}<br>{split} {title}: %{{y:.2f}} nats"
+                    "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="nats per image", col=1)
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

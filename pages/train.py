@@ -1,0 +1,216 @@
+"""Train page: start a training in the background, watch it live, cancel it, use the result."""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+
+import streamlit as st
+
+from pages import state
+from vae.config import ESTIMATORS, VAEConfig
+from vae.data import DATASETS, DECODERS
+from vae.errors import ConfigError
+from vae.jobs import CANCELLED, FAILED, FINISHED, JobManager, TrainingBusyError
+
+SHARED = os.environ.get("VAE_SHARED_SERVER", "") == "1"
+OWNER = "train_owner"  # session_state: this session's id, to tell its jobs from others'
+JOB = "train_job"  # session_state: the id of the job this session started last
+
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+ESTIMATOR_NOTES = {
+    "sgvb-b": "SGVB-B: KL term computed analytically, only the reconstruction is sampled "
+    "(lower variance; the usual choice).",
+    "sgvb-a": "SGVB-A: the whole ELBO is estimated by Monte Carlo from sampled z "
+    "(works for any prior, noisier gradients).",
+}
+DECODER_NOTES = {
+    "bernoulli": "Bernoulli: binarized pixels, cross-entropy loss.",
+    "gaussian": "Gaussian: grey levels in [0, 1], squared-error loss (σ = 0.1).",
+}
+
+
+@st.cache_resource
+def manager(runs_dir: str) -> JobManager:
+    """One job manager per server and runs folder, shared by every session."""
+    return JobManager(runs_dir)
+
+
+def owner() -> str:
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = uuid.uuid4().hex
+    return st.session_state[OWNER]
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}h {m % 60:02d}m" if m >= 60 else f"{m}m {s:02d}s" if m else f"{s}s"
+
+
+def settings_form(jobs: JobManager) -> None:
+    if SHARED:
+        st.info(
+            "Training is switched off on this shared server (VAE_SHARED_SERVER=1): one "
+            "training would slow every visitor down. Run the app on your own machine to train, "
+            "then upload the checkpoint on the **Model** page."
+        )
+    with st.form("train_form"):
+        a, b, c = st.columns(3)
+        with a:
+            dataset = st.selectbox(
+                "Data set", DATASETS, format_func=DATASET_NAMES.get, disabled=SHARED
+            )
+            latent_dim = st.number_input(
+                "Latent dimension J", min_value=1, value=2, disabled=SHARED
+            )
+            decoder = st.radio(
+                "Decoder p(x|z)",
+                DECODERS,
+                captions=[DECODER_NOTES[d] for d in DECODERS],
+                disabled=SHARED,
+            )
+        with b:
+            epochs = st.number_input("Epochs", min_value=1, value=10, disabled=SHARED)
+            batch_size = st.number_input("Batch size", min_value=1, value=128, disabled=SHARED)
+            learning_rate = st.number_input(
+                "Learning rate",
+                min_value=0.0,
+                value=1e-3,
+                step=1e-4,
+                format="%.5f",
+                disabled=SHARED,
+            )
+        with c:
+            estimator = st.radio(
+                "Estimator",
+                ESTIMATORS,
+                index=ESTIMATORS.index("sgvb-b"),
+                format_func=str.upper,
+                captions=[ESTIMATOR_NOTES[e] for e in ESTIMATORS],
+                disabled=SHARED,
+            )
+            beta = st.number_input(
+                "β (weight of the KL term; 1 is the true ELBO)",
+                min_value=0.0,
+                value=1.0,
+                step=0.1,
+                disabled=SHARED,
+            )
+            seed = st.number_input("Seed", min_value=0, value=0, disabled=SHARED)
+        submitted = st.form_submit_button("Start training", type="primary", disabled=SHARED)
+    if not submitted or SHARED:
+        return
+    try:
+        config = VAEConfig(
+            dataset=dataset,
+            latent_dim=int(latent_dim),
+            decoder=decoder,
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            learning_rate=float(learning_rate),
+            estimator=estimator,
+            beta=float(beta),
+            seed=int(seed),
+        )
+    except ConfigError as exc:
+        st.error(f"Check the settings: {exc}")
+        return
+    try:
+        job = jobs.start(config, owner=owner())
+    except TrainingBusyError as exc:
+        st.error(f"Not started: {exc}")
+        return
+    st.session_state[JOB] = job.job_id
+
+
+def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
+    """The job's progress and curves; reruns on its own every second while the job runs."""
+    job = jobs.get(job_id)
+    if job is None:
+        return
+    snap = job.snapshot()
+    if live and not snap.running:
+        st.rerun()  # the job ended: redraw the whole page once, without the timer
+    mine = snap.owner == owner()
+    with st.container(border=True):
+        st.markdown(
+            f"**{'Your training' if mine else 'Training by another session'}** · "
+            f"{snap.describe()} · folder `{snap.out_dir.name}`"
+        )
+        p = snap.progress
+        if snap.running:
+            if p is None:
+                st.progress(0.0, text=snap.phase.capitalize() + "…")
+            else:
+                st.progress(
+                    p.fraction,
+                    text=f"Epoch {p.epoch} of {p.epochs}, batch {p.batch} of {p.batches} · "
+                    f"ETA {_duration(p.eta_s)} · {p.images_per_s:,.0f} images/s"
+                    # The phase says more than the epoch only when cancelling or evaluating.
+                    + ("" if snap.phase.startswith("training") else f" · {snap.phase}"),
+                )
+            if st.button(
+                "Cancel" if mine else "Cancel this training (started by another session)",
+                key=f"cancel-{job_id}",
+            ):
+                job.cancel()
+                st.toast("Cancelling after the current batch; finished epochs are kept.")
+        elif snap.status == FINISHED:
+            st.success(f"Finished {snap.epochs_done} epochs. {_metrics_line(snap.metrics)}")
+        elif snap.status == CANCELLED:
+            st.warning(
+                f"Cancelled. The checkpoint keeps the last finished epoch ({snap.epochs_done})."
+                if snap.usable
+                else "Cancelled before the first epoch finished; nothing was kept."
+            )
+        elif snap.status == FAILED:
+            kept = f" The last good epoch ({snap.epochs_done}) is saved." if snap.usable else ""
+            st.error(f"Training failed: {snap.error}{kept}")
+        if snap.history:
+            st.plotly_chart(
+                state.training_curves(snap.history), theme="streamlit", key=f"curves-{job_id}"
+            )
+        if snap.usable and mine:
+            if state.active_path() == str(snap.out_dir):
+                st.caption("This model is active.")
+                st.page_link("pages/model.py", label="See it on the Model page", icon="📦")
+            elif st.button("Use this model", type="primary", key=f"use-{job_id}") and (
+                state.activate(snap.out_dir)
+            ):
+                st.success("Now active on every page.")
+                st.page_link("pages/model.py", label="See it on the Model page", icon="📦")
+
+
+def _metrics_line(metrics: dict | None) -> str:
+    if not metrics:
+        return ""
+    parts = [f"test −ELBO {metrics['neg_elbo']:.2f}"]
+    if metrics.get("log_px") is not None:
+        parts.append(f"log p(x) {metrics['log_px']:.2f}")
+    if metrics.get("iw_log_px") is not None:
+        parts.append(f"iw log p(x) {metrics['iw_log_px']:.2f}")
+    return " · ".join(parts) + " nats."
+
+
+st.title("Train")
+st.caption(
+    "Train a new VAE in the background: other pages and other visitors keep working. "
+    "One training runs at a time on this server; each writes its own folder under `runs/`."
+)
+jobs = manager(str(state.RUNS_DIR))
+settings_form(jobs)
+
+shown = []
+mine = jobs.get(st.session_state.get(JOB))
+if mine is not None:
+    shown.append(mine)
+running = jobs.running()
+if running is not None and running is not mine:
+    shown.append(running)
+for job in shown:
+    live = job.alive
+    panel = st.fragment(job_panel, run_every=1.0 if live else None, key=f"panel-{job.job_id}")
+    panel(jobs, job.job_id, live)

@@ -1,0 +1,97 @@
+"""AppTest of the Your digit page: a good upload is encoded and placed; bad ones are handled."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app_pages import MediaRecorder, copy_default, open_page, page_images, values
+from vae import evaluate
+from vae.checkpoint import load_checkpoint
+from vae.data import load_dataset, to_model_input
+from vae.digit import prepare_digit
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return copy_default(tmp_path_factory.mktemp("ckpt"))
+
+
+def png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(at, name: str, data: bytes):
+    at.file_uploader(key="digit_upload").upload(name, data, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_uploaded_photo_shows_input_reconstruction_and_the_point(checkpoint, monkeypatch):
+    media = MediaRecorder(monkeypatch)
+    digit = load_dataset("mnist").x_test[0]  # a 7
+    photo = 255 - np.kron(digit, np.ones((6, 6), np.uint8))  # dark ink on white, 168 px
+    at = upload(open_page("digit", checkpoint), "seven.png", png(photo))
+    assert not at.error
+    pictures = page_images(at, media)
+    prepared = np.asarray(pictures["Prepared 28×28 input"])[::8, ::8]
+    np.testing.assert_array_equal(prepared, prepare_digit(png(photo)))
+    recon = np.asarray(pictures["Reconstruction: decoded at z_mean"])
+    assert recon.shape == (224, 224) and recon.max() > 128
+
+    model = load_checkpoint(checkpoint).model
+    z_mean, z_log_var = evaluate.encode(model, to_model_input(prepared[None], "bernoulli"))
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    traces = {t["name"]: t for t in spec["data"]}
+    assert sum(len(values(traces[str(c)]["x"])) for c in range(10)) == 10_000  # every test encoding
+    star = traces["your digit (μ)"]
+    np.testing.assert_allclose([values(star["x"])[0], values(star["y"])[0]], z_mean[0], atol=1e-4)
+    ring = np.array([values(traces["1σ of q(z|x)"][axis]) for axis in "xy"])
+    half_width = (ring[0].max() - ring[0].min()) / 2
+    np.testing.assert_allclose(half_width, np.exp(0.5 * z_log_var[0, 0]), rtol=1e-3)
+    metrics = {m.label: m.value for m in at.metric}
+    terms = evaluate.per_example_terms(model, to_model_input(prepared[None], "bernoulli"))
+    assert metrics["KL(q(z|x) ‖ p(z))"] == f"{terms['kl'][0]:.2f}"
+    assert metrics["−ELBO (nats)"] == f"{terms['neg_elbo'][0]:.1f}"
+    assert metrics["Nearest test digits"] == "7"
+
+
+def test_bad_uploads_show_a_message_or_are_converted(checkpoint):
+    at = open_page("digit", checkpoint)
+    upload(at, "notes.png", b"just some text, renamed to .png")
+    assert "not an image" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+    upload(at, "dot.png", png(np.zeros((1, 1), np.uint8)))
+    assert "No digit found" in at.error[0].value
+
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), np.uint8)
+    upload(at, "half.png", png(noise)[:2000])
+    assert "corrupt or truncated" in at.error[0].value
+
+    bar = np.zeros((80, 60), np.uint8)
+    bar[10:70, 25:35] = 255
+    rgba = np.zeros((80, 60, 4), np.uint8)
+    rgba[..., 3] = bar  # black ink on transparency: converted on a white background
+    upload(at, "ink.png", png(rgba))
+    assert not at.error and at.get("plotly_chart")
+
+    wide = Image.fromarray(bar.astype(np.uint16) * 257)  # 16-bit grayscale: converted
+    buf = io.BytesIO()
+    wide.save(buf, format="PNG")
+    upload(at, "deep.png", buf.getvalue())
+    assert not at.error and at.get("plotly_chart")
+
+
+def test_draw_mode_shows_the_canvas_and_waits_for_a_digit(checkpoint):
+    at = open_page("digit", checkpoint)
+    at.radio(key="digit_source").set_value("Draw").run()
+    assert not at.exception and not at.error
+    assert any("draw one" in i.value.lower() for i in at.info)

@@ -1,0 +1,160 @@
+"""AppTest of the Train page: the form, validation, the shared-server switch, and real tiny runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from helpers import write_mnist_npz
+from streamlit.testing.v1 import AppTest
+
+from pages import state
+from vae import checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch) -> Path:
+    """A private runs folder, and 28x28 data small enough to train in seconds."""
+    folder = tmp_path / "runs"
+    monkeypatch.setattr(state, "RUNS_DIR", folder)
+    write_mnist_npz(tmp_path / "data", n_train=128, n_test=32)
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VAE_SHARED_SERVER", raising=False)
+    return folder
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def field(at: AppTest, label: str):
+    return next(w for w in at.number_input if w.label.startswith(label))
+
+
+def submit(at: AppTest, **values) -> AppTest:
+    for label, value in values.items():
+        field(at, label).set_value(value)
+    at.button[0].click().run()  # the form's "Start training"
+    assert not at.exception, at.exception
+    return at
+
+
+def rerun_until(at: AppTest, done, timeout: float = TIMEOUT) -> AppTest:
+    """Rerun the page (as the fragment's timer would) until ``done(at)`` holds."""
+    deadline = time.time() + timeout
+    while not done(at):
+        assert time.time() < deadline, [e.value for e in at.markdown]
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def epoch_shown(at: AppTest) -> int:
+    """The epoch in the progress bar's text, 0 before the first batch."""
+    found = [re.search(r"Epoch (\d+) of", p.proto.text) for p in at.get("progress")]
+    return max((int(m.group(1)) for m in found if m), default=0)
+
+
+def labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def test_form_has_every_setting(runs):
+    at = open_page()
+    assert [w.label for w in at.number_input] == [
+        "Latent dimension J",
+        "Epochs",
+        "Batch size",
+        "Learning rate",
+        "β (weight of the KL term; 1 is the true ELBO)",
+        "Seed",
+    ]
+    assert at.selectbox[0].options == ["MNIST", "Fashion-MNIST"]
+    estimator = next(r for r in at.radio if r.label == "Estimator")
+    assert estimator.options == ["SGVB-A", "SGVB-B"] and estimator.value == "sgvb-b"
+    assert next(r for r in at.radio if r.label.startswith("Decoder")).options == [
+        "bernoulli",
+        "gaussian",
+    ]
+    assert labels(at) == ["Start training"] and not at.button[0].disabled
+    assert not at.get("progress")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"Latent dimension J": 1000}, "latent_dim = 1000 is out of range; choose 1 to 64"),
+        ({"Learning rate": 5.0}, "learning_rate = 5.0 is out of range"),
+        ({"Batch size": 100_000}, "batch_size = 100000 is out of range"),
+    ],
+)
+def test_an_absurd_setting_shows_the_error_and_starts_nothing(runs, values, message):
+    at = submit(open_page(), **values)
+    assert len(at.error) == 1 and message in at.error[0].value
+    assert "train_job" not in at.session_state
+    assert not at.get("progress") and not runs.exists()
+
+
+def test_shared_server_disables_the_form(runs, monkeypatch):
+    monkeypatch.setenv("VAE_SHARED_SERVER", "1")
+    at = open_page()
+    assert "switched off on this shared server" in at.info[0].value
+    assert all(w.disabled for w in [*at.number_input, *at.radio, *at.selectbox])
+    assert at.button[0].label == "Start training" and at.button[0].disabled
+
+
+def test_a_tiny_run_trains_live_and_can_be_used_straight_away(runs):
+    at = submit(open_page(), **{"Epochs": 2, "Batch size": 32})
+    assert not at.error
+    job_id = at.session_state["train_job"]
+    rerun_until(at, lambda a: "Use this model" in labels(a))
+    assert "Finished 2 epochs" in at.success[0].value and "log p(x)" in at.success[0].value
+    (run,) = [p for p in runs.iterdir()]
+    assert run.name.endswith(tuple("0123456789abcdef")) and "-mnist-j2-" in run.name
+    assert job_id  # the session remembers its job across reruns
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) == 6 and all(len(t["x"]) == 2 for t in spec["data"])
+    assert json.loads((run / checkpoint.METRICS_FILE).read_text())["n_images"] == 32
+
+    next(b for b in at.button if b.label == "Use this model").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.ACTIVE] == str(run)
+    assert "Now active on every page." in [s.value for s in at.success]
+    at.run()
+    assert "This model is active." in [c.value for c in at.caption]
+
+
+def test_a_second_session_is_refused_and_cancel_keeps_finished_epochs(runs):
+    alice = submit(open_page(), **{"Epochs": 500, "Batch size": 32})
+    # Wait until at least one epoch is saved, so cancelling has something to keep.
+    rerun_until(alice, lambda a: epoch_shown(a) >= 2)
+
+    bob = submit(open_page(), **{"Epochs": 1})
+    refusal = bob.error[0].value
+    assert refusal.startswith("Not started: a training is already running")
+    assert alice.session_state["train_owner"][:8] in refusal
+    assert "train_job" not in bob.session_state
+    # Bob sees Alice's job, read-only but cancellable, and is not offered her model.
+    assert "Training by another session" in " ".join(m.value for m in bob.markdown)
+    assert "Cancel this training (started by another session)" in labels(bob)
+
+    next(b for b in alice.button if b.label == "Cancel").click().run()
+    rerun_until(alice, lambda a: bool(a.warning))
+    assert "keeps the last finished epoch" in alice.warning[0].value
+    (run,) = [p for p in runs.iterdir()]
+    ckpt = checkpoint.load_checkpoint(run)
+    assert 1 <= ckpt.epoch < 500 and f"({ckpt.epoch})" in alice.warning[0].value
+    assert "Use this model" in labels(alice)

@@ -1,0 +1,137 @@
+"""vae.explore: projections, contours, mixture densities and the thumbnail sprite."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vae import explore
+
+
+def _normal2(x, y, mu, sx, sy):
+    return math.exp(-0.5 * (((x - mu[0]) / sx) ** 2 + ((y - mu[1]) / sy) ** 2)) / (
+        2 * math.pi * sx * sy
+    )
+
+
+def test_two_point_mixture_equals_hand_computed_density():
+    z_mean = np.array([[0.0, 1.0], [-1.0, 0.5]])
+    sigma = np.array([[0.5, 1.0], [2.0, 0.25]])
+    xs, ys = np.array([-1.0, 0.0, 0.3]), np.array([0.5, 1.0])
+    got = explore.aggregate_posterior_density(z_mean, 2 * np.log(sigma), xs, ys)
+    assert got.shape == (2, 3)
+    for r, y in enumerate(ys):
+        for c, x in enumerate(xs):
+            want = 0.5 * (
+                _normal2(x, y, z_mean[0], *sigma[0]) + _normal2(x, y, z_mean[1], *sigma[1])
+            )
+            assert got[r, c] == pytest.approx(want, rel=1e-9)
+
+
+def test_aggregate_density_integrates_to_one_over_a_wide_grid():
+    rng = np.random.default_rng(0)
+    z_mean = rng.normal(size=(50, 2))
+    z_log_var = rng.uniform(-2.0, 0.0, size=(50, 2))
+    xs = ys = np.linspace(-8, 8, 321)
+    p = explore.aggregate_posterior_density(z_mean, z_log_var, xs, ys)
+    h = xs[1] - xs[0]
+    assert p.sum() * h * h == pytest.approx(1.0, abs=1e-3)
+    assert explore.prior_density(xs, ys).sum() * h * h == pytest.approx(1.0, abs=1e-3)
+
+
+def test_full_covariance_path_matches_the_axis_aligned_path():
+    rng = np.random.default_rng(1)
+    means = rng.normal(size=(7, 2))
+    sigma = rng.uniform(0.2, 1.5, size=(7, 2))
+    covs = np.stack([np.diag(s**2) for s in sigma])
+    xs, ys = np.linspace(-3, 3, 11), np.linspace(-2, 2, 9)
+    fast = explore.mixture_density(means, sigma, xs, ys)
+    full = explore.mixture_density(means, covs, xs, ys, chunk=3)
+    np.testing.assert_allclose(full, fast, rtol=1e-10)
+
+
+def test_pca_projection_is_orthonormal_and_keeps_the_prior_standard():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(500, 5)) * np.array([3.0, 0.1, 1.0, 0.1, 0.1])
+    proj = explore.project(z, "pca")
+    np.testing.assert_allclose(proj.matrix.T @ proj.matrix, np.eye(2), atol=1e-12)
+    # the first principal direction is the high-variance coordinate 0, then coordinate 2
+    assert abs(proj.matrix[0, 0]) > 0.99 and abs(proj.matrix[2, 1]) > 0.99
+    assert proj.apply(z).shape == (500, 2)
+    assert "PCA" in proj.description and "variance" in proj.axis_titles[0]
+    # projected q(z|x) covariance of an isotropic posterior stays isotropic
+    cov = proj.covariances(np.zeros((1, 5)))[0]
+    np.testing.assert_allclose(cov, np.eye(2), atol=1e-12)
+
+
+def test_pca_density_integrates_to_one():
+    rng = np.random.default_rng(3)
+    z_mean = rng.normal(size=(40, 4))
+    z_log_var = rng.uniform(-1.5, 0.0, size=(40, 4))
+    proj = explore.project(z_mean, "pca")
+    xs = ys = np.linspace(-7, 7, 141)
+    p = explore.aggregate_posterior_density(z_mean, z_log_var, xs, ys, proj)
+    assert p.sum() * (xs[1] - xs[0]) ** 2 == pytest.approx(1.0, abs=2e-3)
+
+
+def test_choosing_two_dimensions_picks_those_coordinates():
+    z = np.arange(12.0).reshape(3, 4)
+    proj = explore.project(z, (3, 1))
+    np.testing.assert_array_equal(proj.apply(z), z[:, [3, 1]])
+    assert proj.axis_aligned and "dimensions 4 and 2" in proj.description
+    with pytest.raises(ValueError):
+        explore.project(z, (1, 1))
+    with pytest.raises(ValueError):
+        explore.project(z[:, :1], (0, 1))
+
+
+def test_ellipse_lies_at_the_given_mahalanobis_radius():
+    mu, sigma = np.array([1.0, -2.0]), np.array([0.5, 2.0])
+    pts = explore.ellipse(mu, sigma, k=2.0, n_points=33)
+    r = np.sqrt(np.sum(((pts - mu) / sigma) ** 2, axis=1))
+    np.testing.assert_allclose(r, 2.0)
+    cov = np.array([[2.0, 0.8], [0.8, 1.0]])
+    pts = explore.ellipse(mu, cov, k=1.5)
+    d = pts - mu
+    np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 1.5**2)
+
+
+def test_ellipses_joins_contours_with_gaps_and_prior_contours_are_circles():
+    out = explore.ellipses(np.zeros((3, 2)), np.ones((3, 2)), k=1.0, n_points=10)
+    assert out.shape == (33, 2) and np.isnan(out[10]).all() and np.isnan(out[-1]).all()
+    contours = explore.prior_contours((1, 2, 3))
+    assert [r for r, _ in contours] == [1.0, 2.0, 3.0]
+    for r, circle in contours:
+        np.testing.assert_allclose(np.hypot(circle[:, 0], circle[:, 1]), r)
+
+
+def test_nearest_returns_closest_first():
+    z_mean = np.array([[0.0, 0.0], [5.0, 5.0], [1.0, 0.0], [0.2, 0.1]])
+    np.testing.assert_array_equal(explore.nearest(np.array([0.1, 0.0]), z_mean, 3), [0, 3, 2])
+    assert explore.nearest(np.zeros(2), z_mean, 10).tolist() == [0, 3, 2, 1]
+
+
+def test_density_grid_covers_points_and_prior():
+    xs, ys = explore.density_grid(np.array([[10.0, 0.0], [-1.0, 0.5]]), n=20)
+    assert xs[0] <= -3.5 and xs[-1] >= 9.9 and ys[0] <= -3.5 and ys[-1] >= 3.5
+    assert len(xs) == len(ys) == 20
+
+
+def test_thumbnail_sprite_places_each_image_at_its_offset():
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    png, layout = explore.thumbnail_sprite(x, cols=3)
+    assert (layout.cols, layout.rows, layout.width, layout.height) == (3, 3, 84, 84)
+    assert explore.sprite_layout(7, 28, 28, cols=3) == layout
+    sheet = np.array(Image.open(io.BytesIO(png)))
+    assert sheet.shape == (84, 84)
+    for i in range(7):
+        ox, oy = layout.offset(i)
+        np.testing.assert_array_equal(sheet[oy : oy + 28, ox : ox + 28], x[i])
+    assert not sheet[56:, 28:].any()  # unused cells are black
+    with pytest.raises(ValueError):
+        explore.thumbnail_sprite(x.astype(np.float32))

@@ -1,0 +1,172 @@
+"""JobManager: training runs in the background, one at a time, each in its own folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from helpers import tiny_config
+
+from vae import checkpoint
+from vae.jobs import CANCELLED, FAILED, FINISHED, JobManager, TrainingBusyError, list_runs
+
+TIMEOUT = 120
+
+
+def blobs(n_train: int = 96, n_test: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """8x8 binary images: two blocks of pixels with 10% noise, so there is something to learn."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((n_train + n_test, 8, 8, 1), np.float32)
+    x[::2, :4] = 1.0
+    x[1::2, 4:] = 1.0
+    x = np.where(rng.random(x.shape) < 0.1, 1.0 - x, x).astype(np.float32)
+    return x[:n_train], x[n_train:]
+
+
+def config(**changes):
+    return tiny_config(**{"epochs": 2, "batch_size": 16, "learning_rate": 1e-2, **changes})
+
+
+def manager(tmp_path, loader=None, **options) -> JobManager:
+    loader = loader or (lambda c: blobs())
+    return JobManager(tmp_path / "runs", loader, iw_samples=4, grid_size=8, **options)
+
+
+class Gate:
+    """A data loader that waits until the test opens it, so a job stays running on demand."""
+
+    def __init__(self, data):
+        self.data = data
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def __call__(self, config):
+        self.entered.set()
+        assert self.opened.wait(TIMEOUT)
+        return self.data
+
+
+def test_job_trains_in_the_background_and_saves_checkpoint_and_metrics(tmp_path):
+    jobs = manager(tmp_path, eval_images=20)
+    job = jobs.start(config(), owner="session-a")
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == FINISHED, snap.error
+    assert snap.epochs_done == 2 and [h["epoch"] for h in snap.history] == [1, 2]
+    assert snap.progress.kind == "epoch" and snap.progress.epoch == 2
+    assert snap.out_dir.parent == tmp_path / "runs"
+    assert (
+        snap.out_dir.name.endswith(tuple("0123456789abcdef")) and "-mnist-j2-" in snap.out_dir.name
+    )
+    ckpt = checkpoint.load_checkpoint(snap.out_dir)
+    assert ckpt.epoch == 2 and len(ckpt.history) == 2
+    # The final evaluation ran and was written beside the weights.
+    saved = json.loads((snap.out_dir / checkpoint.METRICS_FILE).read_text())
+    assert saved == ckpt.metrics == snap.metrics
+    # log p(x) on the first 20 of the 32 test images, as asked.
+    assert saved["n_images"] == 20 and np.isfinite(saved["log_px"]) and saved["iw_samples"] == 4
+    assert not (snap.out_dir / ".lock").exists()  # the RunDirLock was released
+    assert snap.usable
+
+
+def test_start_returns_at_once_while_the_job_loads_and_trains(tmp_path):
+    gate = Gate(blobs())
+    jobs = manager(tmp_path, gate)
+    t0 = time.perf_counter()
+    job = jobs.start(config(), owner="session-a")
+    assert time.perf_counter() - t0 < 1.0  # the caller (a page) never waits for training
+    assert gate.entered.wait(TIMEOUT)  # data are loaded inside the job thread
+    assert job.snapshot().running and job.snapshot().phase == "loading the data"
+    gate.opened.set()
+    assert job.join(TIMEOUT) and job.snapshot().status == FINISHED
+
+
+def test_second_start_while_one_runs_is_refused_naming_the_first(tmp_path):
+    gate = Gate(blobs())
+    jobs = manager(tmp_path, gate)
+    first = jobs.start(config(), owner="alice-session")
+    assert gate.entered.wait(TIMEOUT)
+    with pytest.raises(TrainingBusyError) as err:
+        jobs.start(config(seed=1), owner="bob-session")
+    message = str(err.value)
+    assert "already running" in message and "alice-se" in message
+    assert time.strftime("%H:%M", time.localtime(first.snapshot().started_at)) in message
+    assert jobs.running() is first
+    gate.opened.set()
+    assert first.join(TIMEOUT)
+    # Once it has ended, the next start is accepted and gets its own folder.
+    second = jobs.start(config(seed=1), owner="bob-session")
+    assert second.join(TIMEOUT) and second.snapshot().status == FINISHED
+    dirs = {first.snapshot().out_dir, second.snapshot().out_dir}
+    assert len(dirs) == 2 and all(checkpoint.load_checkpoint(d).epoch == 2 for d in dirs)
+
+
+def test_cancel_keeps_the_last_finished_epoch(tmp_path):
+    jobs = manager(tmp_path)
+    job = jobs.start(config(epochs=50), owner="a")
+    deadline = time.time() + TIMEOUT
+    while job.snapshot().epochs_done < 1 and time.time() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == CANCELLED and snap.error is None
+    assert 1 <= snap.epochs_done < 50
+    ckpt = checkpoint.load_checkpoint(snap.out_dir)
+    assert ckpt.epoch == snap.epochs_done and len(ckpt.history) == snap.epochs_done
+    assert snap.usable
+
+
+def test_cancel_before_the_first_epoch_leaves_no_folder(tmp_path):
+    gate = Gate(blobs())
+    jobs = manager(tmp_path, gate)
+    job = jobs.start(config(), owner="a")
+    assert gate.entered.wait(TIMEOUT)
+    job.cancel()
+    gate.opened.set()
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == CANCELLED and not snap.usable
+    assert not snap.out_dir.exists()
+
+
+def test_nan_data_is_reported_as_failed_with_the_message(tmp_path):
+    x_train, x_test = blobs()
+    x_train = x_train.copy()
+    x_train[:] = np.nan
+    jobs = manager(tmp_path, lambda c: (x_train, x_test))
+    job = jobs.start(config(), owner="a")
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == FAILED
+    assert "NaN or Inf" in snap.error and "learning rate" in snap.error
+    assert not snap.usable and not snap.out_dir.exists()  # nothing trained, nothing kept
+    assert jobs.running() is None  # a failed job does not block the next one
+
+
+def test_a_loader_error_is_reported_as_failed(tmp_path):
+    def broken(config):
+        raise RuntimeError("disk on fire")
+
+    job = manager(tmp_path, broken).start(config(), owner="a")
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == FAILED and snap.error == "RuntimeError: disk on fire"
+
+
+def test_list_runs_newest_first_with_their_score(tmp_path):
+    jobs = manager(tmp_path)
+    done = []
+    for seed in (1, 2):
+        job = jobs.start(config(epochs=1, seed=seed), owner="a")
+        assert job.join(TIMEOUT)
+        done.append(job.snapshot())
+        time.sleep(0.05)  # distinct modification times
+    (tmp_path / "runs" / "not-a-checkpoint").mkdir()
+    runs = list_runs(tmp_path / "runs")
+    assert [r.path for r in runs] == [done[1].out_dir, done[0].out_dir]
+    assert runs[0].test_neg_elbo == pytest.approx(done[1].metrics["neg_elbo"])
+    assert runs[0].epochs == 1 and runs[0].latent_dim == 2 and "−ELBO" in runs[0].label

@@ -1,0 +1,255 @@
+"""Helpers for exploring the latent space: projections, contours, densities, thumbnails.
+
+Pure numpy (no TensorFlow, no streamlit), so the latent-map page only draws what these
+return. Shapes: ``z_mean``, ``z_log_var`` are [N, J]; points in the drawn plane are [N, 2].
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PRIOR_LEVELS = (1.0, 2.0, 3.0)  # Mahalanobis radii of the prior contours
+
+
+# --- projection to a plane ------------------------------------------------------
+@dataclass(frozen=True)
+class Projection:
+    """A linear map from R^J to the drawn plane: ``xy = z @ matrix``.
+
+    The columns of ``matrix`` [J, 2] are orthonormal, so the prior N(0, I_J) maps to
+    N(0, I_2) and its contours stay unit circles in every projection.
+    """
+
+    matrix: np.ndarray  # [J, 2]
+    description: str  # how the plane was chosen, shown on the plot
+    axis_titles: tuple[str, str]
+    axis_aligned: bool  # two coordinates of z, so each q(z|x) stays axis-aligned
+
+    def apply(self, z: np.ndarray) -> np.ndarray:
+        """z [N, J] -> points in the plane [N, 2]."""
+        return np.asarray(z, np.float64) @ self.matrix
+
+    def covariances(self, z_log_var: np.ndarray) -> np.ndarray:
+        """Covariances [N, 2, 2] of the projected q(z|x) = N(W^T mu, W^T diag(sigma^2) W)."""
+        var = np.exp(np.asarray(z_log_var, np.float64))  # [N, J]
+        w = self.matrix
+        return np.einsum("ja,nj,jb->nab", w, var, w)
+
+
+def project(z_mean: np.ndarray, dims: tuple[int, int] | str = (0, 1)) -> Projection:
+    """Choose the plane: two coordinates ``dims`` of z, or ``"pca"`` of z_mean [N, J].
+
+    PCA directions come from the centred z_mean, but points are projected uncentred so
+    that the origin (the prior's mean) stays at the origin of the plot.
+    """
+    z_mean = np.asarray(z_mean, np.float64)
+    j = z_mean.shape[1]
+    if j < 2:
+        raise ValueError(f"a plane needs a latent dimension of at least 2, not {j}")
+    if isinstance(dims, str):
+        if dims != "pca":
+            raise ValueError(f"unknown projection {dims!r}; use 'pca' or two dimensions")
+        centred = z_mean - z_mean.mean(axis=0)
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        w = vt[:2].T.copy()
+        # SVD signs are arbitrary: make each direction point along its largest coordinate
+        # so the picture does not flip between runs.
+        w *= np.where(w[np.abs(w).argmax(axis=0), [0, 1]] < 0, -1.0, 1.0)
+        share = s**2 / max(float(np.sum(s**2)), 1e-300)
+        titles = (f"PC 1 of z_mean ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+        return Projection(w, f"PCA of z_mean (J = {j})", titles, axis_aligned=False)
+    a, b = (int(d) for d in dims)
+    if a == b or not (0 <= a < j and 0 <= b < j):
+        raise ValueError(f"choose two different dimensions in 1..{j}, not {a + 1} and {b + 1}")
+    w = np.zeros((j, 2))
+    w[a, 0] = w[b, 1] = 1.0
+    titles = (f"μ{_sub(a + 1)}", f"μ{_sub(b + 1)}")
+    desc = (
+        "J = 2, the whole latent space"
+        if j == 2
+        else f"dimensions {a + 1} and {b + 1} of z_mean (J = {j})"
+    )
+    return Projection(w, desc, titles, axis_aligned=True)
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+# --- curves ---------------------------------------------------------------------
+def ellipse(mu: np.ndarray, cov: np.ndarray, k: float = 1.0, n_points: int = 64) -> np.ndarray:
+    """The closed k-sigma contour [n_points, 2] of N(mu, cov).
+
+    ``cov`` is either the standard deviations [2] of an axis-aligned Gaussian or a full
+    covariance [2, 2]; the contour is the set at Mahalanobis distance ``k`` from ``mu``.
+    """
+    cov = np.asarray(cov, np.float64)
+    if cov.shape == (2,):
+        cov = np.diag(cov**2)
+    vals, vecs = np.linalg.eigh(cov)
+    t = np.linspace(0.0, 2.0 * math.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return np.asarray(mu, np.float64) + k * (circle * np.sqrt(np.maximum(vals, 0.0))) @ vecs.T
+
+
+def ellipses(mus: np.ndarray, covs: np.ndarray, k: float, n_points: int = 48) -> np.ndarray:
+    """Many contours joined into one polyline [M * (n_points + 1), 2], NaN between them.
+
+    One trace per level keeps the figure small however many points are selected.
+    """
+    parts = []
+    for mu, cov in zip(mus, covs, strict=True):
+        parts.append(ellipse(mu, cov, k, n_points))
+        parts.append(np.full((1, 2), np.nan))
+    return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+
+def prior_contours(
+    levels: tuple[float, ...] = PRIOR_LEVELS, n_points: int = 128
+) -> list[tuple[float, np.ndarray]]:
+    """(radius, circle [n_points, 2]) for each level: the prior N(0, I)'s contours."""
+    return [(float(r), ellipse(np.zeros(2), np.ones(2), r, n_points)) for r in levels]
+
+
+# --- densities on a grid --------------------------------------------------------
+def density_grid(xy: np.ndarray, n: int = 80, min_extent: float = 3.5) -> tuple[np.ndarray, ...]:
+    """Grid axes (xs [n], ys [n]) covering the points and at least the prior's 3σ disc."""
+    xy = np.asarray(xy, np.float64)
+    lo = np.minimum(np.percentile(xy, 0.1, axis=0), -min_extent) if len(xy) else -min_extent
+    hi = np.maximum(np.percentile(xy, 99.9, axis=0), min_extent) if len(xy) else min_extent
+    lo, hi = np.broadcast_to(lo, 2), np.broadcast_to(hi, 2)
+    pad = 0.05 * (hi - lo)
+    return np.linspace(lo[0] - pad[0], hi[0] + pad[0], n), np.linspace(
+        lo[1] - pad[1], hi[1] + pad[1], n
+    )
+
+
+def prior_density(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The density [len(ys), len(xs)] of N(0, I_2) on the grid."""
+    gx = np.exp(-0.5 * np.asarray(xs, np.float64) ** 2) / math.sqrt(2 * math.pi)
+    gy = np.exp(-0.5 * np.asarray(ys, np.float64) ** 2) / math.sqrt(2 * math.pi)
+    return np.outer(gy, gx)
+
+
+def mixture_density(
+    means: np.ndarray, covs: np.ndarray, xs: np.ndarray, ys: np.ndarray, chunk: int = 1024
+) -> np.ndarray:
+    """Density [len(ys), len(xs)] of the equal-weight mixture of N(means[n], covs[n]).
+
+    means [N, 2]; covs [N, 2] (standard deviations, axis-aligned) or [N, 2, 2].
+    Axis-aligned components factorise, so the grid is one matrix product; full
+    covariances are evaluated component by component in chunks to bound memory.
+    """
+    means = np.asarray(means, np.float64)
+    covs = np.asarray(covs, np.float64)
+    xs = np.asarray(xs, np.float64)
+    ys = np.asarray(ys, np.float64)
+    n = len(means)
+    if n == 0:
+        return np.zeros((len(ys), len(xs)))
+    if covs.ndim == 2:  # standard deviations: p(x, y) = sum_n N(x; .) N(y; .)
+        gx = _normal_pdf(xs[None, :], means[:, :1], covs[:, :1])  # [N, nx]
+        gy = _normal_pdf(ys[None, :], means[:, 1:], covs[:, 1:])  # [N, ny]
+        return gy.T @ gx / n
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)  # [G, 2]
+    out = np.zeros(len(pts))
+    for a in range(0, n, chunk):
+        mu, cov = means[a : a + chunk], covs[a : a + chunk]
+        det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] ** 2
+        inv = np.stack([cov[:, 1, 1], -cov[:, 0, 1], cov[:, 0, 0]], axis=1) / det[:, None]
+        d = pts[:, None, :] - mu[None, :, :]  # [G, c, 2]
+        q = inv[:, 0] * d[..., 0] ** 2 + 2 * inv[:, 1] * d[..., 0] * d[..., 1]
+        q += inv[:, 2] * d[..., 1] ** 2
+        out += np.exp(-0.5 * q) @ (1.0 / (2 * math.pi * np.sqrt(det)))
+    return out.reshape(len(ys), len(xs)) / n
+
+
+def _normal_pdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def aggregate_posterior_density(
+    z_mean: np.ndarray,
+    z_log_var: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    projection: Projection | None = None,
+) -> np.ndarray:
+    """The aggregate posterior q(z) = (1/N) sum_n q(z|x_n) in the plane, on the grid.
+
+    With a projection the density is that of the projected mixture, exactly: a linear
+    map of a Gaussian is Gaussian. Returns [len(ys), len(xs)].
+    """
+    projection = projection or project(z_mean, (0, 1))
+    means = projection.apply(z_mean)
+    if projection.axis_aligned:
+        sigma = np.exp(0.5 * np.asarray(z_log_var, np.float64)) @ np.abs(projection.matrix)
+        return mixture_density(means, sigma, xs, ys)
+    return mixture_density(means, projection.covariances(z_log_var), xs, ys)
+
+
+# --- neighbours and thumbnails --------------------------------------------------
+def nearest(z: np.ndarray, z_mean: np.ndarray, k: int = 1) -> np.ndarray:
+    """Indices [k] of the k rows of z_mean [N, J] nearest to z [J], nearest first."""
+    d2 = np.sum((np.asarray(z_mean, np.float64) - np.asarray(z, np.float64)) ** 2, axis=1)
+    k = min(k, len(d2))
+    idx = np.argpartition(d2, k - 1)[:k] if k < len(d2) else np.arange(len(d2))
+    return idx[np.argsort(d2[idx], kind="stable")]
+
+
+@dataclass(frozen=True)
+class SpriteLayout:
+    """Where thumbnail i sits in the sheet: row i // cols, column i % cols."""
+
+    count: int
+    cols: int
+    rows: int
+    cell_h: int
+    cell_w: int
+
+    @property
+    def width(self) -> int:
+        return self.cols * self.cell_w
+
+    @property
+    def height(self) -> int:
+        return self.rows * self.cell_h
+
+    def offset(self, i: int) -> tuple[int, int]:
+        """(x, y) pixel offset of thumbnail ``i``'s top-left corner."""
+        r, c = divmod(int(i), self.cols)
+        return c * self.cell_w, r * self.cell_h
+
+
+def sprite_layout(n: int, h: int, w: int, cols: int = 100) -> SpriteLayout:
+    """The layout of a sheet of ``n`` images of h x w pixels, ``cols`` to a row."""
+    cols = max(1, min(cols, n))
+    return SpriteLayout(n, cols, max(1, math.ceil(n / cols)), h, w)
+
+
+def thumbnail_sprite(x_uint8: np.ndarray, cols: int = 100) -> tuple[bytes, SpriteLayout]:
+    """One PNG sheet of all images x_uint8 [N, H, W], unpadded, row-major, and its layout.
+
+    The browser draws thumbnail i with a CSS background offset, so hovering costs no
+    server round trip.
+    """
+    from PIL import Image
+
+    x = np.asarray(x_uint8)
+    if x.ndim == 4:
+        x = x[..., 0]
+    if x.dtype != np.uint8:
+        raise ValueError(f"thumbnails must be uint8 images, not {x.dtype}")
+    layout = sprite_layout(*x.shape, cols=cols)
+    n, h, w = x.shape
+    sheet = np.zeros((layout.rows * layout.cols, h, w), np.uint8)
+    sheet[:n] = x
+    sheet = sheet.reshape(layout.rows, layout.cols, h, w).transpose(0, 2, 1, 3)
+    buf = io.BytesIO()
+    Image.fromarray(sheet.reshape(layout.height, layout.width)).save(buf, format="PNG")
+    return buf.getvalue(), layout

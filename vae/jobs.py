@@ -1,0 +1,371 @@
+"""Background training for the app: one job at a time per server, each in its own folder.
+
+A ``JobManager`` is created once per server process and shared by every browser
+session. ``start`` runs ``vae.train.train`` in a daemon thread, so the sessions'
+script threads never wait on it; a second start while a job runs is refused with a
+``TrainingBusyError`` that says who started the running job and when. Every job
+writes to a fresh ``<runs>/<timestamp>-<dataset>-j<J>-<shortid>/`` folder, locked
+by train's ``RunDirLock``. Sessions read a job through ``snapshot()``, an immutable
+copy taken under a lock, and stop it with ``cancel()``, which train polls after
+every batch and which keeps the last finished epoch.
+
+``list_runs`` lists the checkpoints under the runs folder for the Model page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae import checkpoint
+from vae.config import VAEConfig
+from vae.errors import VAEError
+
+log = logging.getLogger(__name__)
+
+# Final evaluation after training: small enough to take seconds on two cores. The
+# quadrature and K samples cost per image, so log p(x) is measured on the first test
+# images only; metrics.json records how many ("n_images").
+EVAL_IW_SAMPLES = 10
+EVAL_GRID_SIZE = 100
+EVAL_IMAGES = 1000
+KEEP_JOBS = 20  # finished jobs remembered so their sessions can still show the result
+
+RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
+
+DataLoader = Callable[[VAEConfig], tuple[np.ndarray, np.ndarray]]
+
+
+class TrainingBusyError(VAEError):
+    """A training job is already running on this server; only one runs at a time."""
+
+
+def load_model_inputs(config: VAEConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(x_train, x_test) of ``config.dataset`` as the model sees them [N, 28, 28, 1]."""
+    from vae.data import load_dataset, to_model_input
+
+    ds = load_dataset(config.dataset)
+    return to_model_input(ds.x_train, config.decoder), to_model_input(ds.x_test, config.decoder)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of one job's state, safe to read from any thread."""
+
+    job_id: str
+    owner: str  # an opaque id of the session that started the job
+    started_at: float  # time.time()
+    config: VAEConfig
+    out_dir: Path
+    status: str  # running, finished, cancelled or failed
+    phase: str  # what the job is doing now, in words
+    progress: Any  # the latest vae.train.Progress, or None before the first batch
+    history: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    metrics: dict[str, Any] | None = None
+    ended_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def usable(self) -> bool:
+        """True when the folder holds a checkpoint with at least one finished epoch."""
+        return not self.running and self.epochs_done > 0 and self.out_dir.is_dir()
+
+    def describe(self) -> str:
+        c = self.config
+        started = time.strftime("%H:%M:%S", time.localtime(self.started_at))
+        return (
+            f"{c.dataset}, J = {c.latent_dim}, {c.epochs} epochs, started at {started} "
+            f"by session {self.owner[:8]}"
+        )
+
+
+class _Cancelled(Exception):
+    """Raised inside the job thread to leave the final evaluation early."""
+
+
+class TrainingJob:
+    """One training run in a background thread; read it with ``snapshot()``."""
+
+    def __init__(
+        self,
+        config: VAEConfig,
+        out_dir: Path,
+        owner: str,
+        loader: DataLoader,
+        eval_options: dict[str, Any],
+        eval_images: int,
+    ):
+        self.job_id = uuid.uuid4().hex[:8]
+        self._config = config
+        self._out_dir = out_dir
+        self._owner = owner
+        self._loader = loader
+        self._eval_options = eval_options
+        self._eval_images = eval_images
+        self._started_at = time.time()
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._state: dict[str, Any] = {
+            "status": RUNNING,
+            "phase": "loading the data",
+            "progress": None,
+            "history": [],
+            "error": None,
+            "metrics": None,
+            "ended_at": None,
+        }
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.job_id}", daemon=True)
+
+    # --- what sessions call ---
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            # The state's keys are JobSnapshot's fields; the history list is copied.
+            s = {**self._state, "history": list(self._state["history"])}
+        return JobSnapshot(
+            self.job_id, self._owner, self._started_at, self._config, self._out_dir, **s
+        )
+
+    def cancel(self) -> None:
+        """Ask the job to stop after the current batch; the last finished epoch is kept."""
+        self._cancel.set()
+        self._update(phase="cancelling after this batch")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True if it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # --- the thread ---
+    def start(self) -> None:
+        self._thread.start()
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._state.update(changes)
+
+    def _on_progress(self, p) -> None:
+        changes: dict[str, Any] = {"progress": p, "history": p.history}
+        if not self._cancel.is_set():
+            changes["phase"] = f"training: epoch {p.epoch} of {p.epochs}"
+        self._update(**changes)
+
+    def _run(self) -> None:
+        from vae import evaluate
+        from vae.train import train
+
+        status, error = FINISHED, None
+        try:
+            x_train, x_test = self._loader(self._config)
+            if self._cancel.is_set():
+                raise _Cancelled
+            self._update(phase="training: building the model")
+            result = train(
+                self._config,
+                x_train,
+                x_test,
+                out_dir=self._out_dir,
+                progress=self._on_progress,
+                should_stop=self._cancel.is_set,
+            )
+            self._update(history=list(result.history))
+            if result.cancelled:
+                status = CANCELLED
+            if result.epochs_done > 0 and not self._cancel.is_set():
+                self._update(phase="evaluating log p(x) on the test set")
+                metrics = evaluate.evaluate(
+                    result.model,
+                    x_test[: self._eval_images],
+                    progress=self._eval_progress,
+                    **self._eval_options,
+                )
+                checkpoint.save_metrics(self._out_dir, metrics)
+                self._update(metrics=metrics)
+        except _Cancelled:
+            status = CANCELLED
+        except VAEError as exc:
+            status, error = FAILED, str(exc)
+        except Exception as exc:  # the thread must report every failure, never die silently
+            log.exception("training job %s failed", self.job_id)
+            status, error = FAILED, f"{type(exc).__name__}: {exc}"
+        self._discard_if_untrained()
+        self._update(
+            status=status,
+            phase={FINISHED: "done", CANCELLED: "cancelled", FAILED: "failed"}[status],
+            error=error,
+            ended_at=time.time(),
+        )
+
+    def _eval_progress(self, what: str, fraction: float) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled  # the checkpoint is complete; only metrics.json is skipped
+        self._update(phase=f"evaluating: {what} {fraction:.0%}")
+
+    def _discard_if_untrained(self) -> None:
+        """A run stopped before its first epoch holds only random weights: remove it."""
+        with self._lock:
+            trained = bool(self._state["history"])
+        if not trained and self._out_dir.is_dir():
+            shutil.rmtree(self._out_dir, ignore_errors=True)
+
+
+class JobManager:
+    """Starts training jobs one at a time and remembers recent ones.
+
+    ``loader`` turns a config into (x_train, x_test) model inputs inside the job
+    thread; tests pass a function that returns tiny arrays.
+    """
+
+    def __init__(
+        self,
+        runs_dir: str | os.PathLike,
+        loader: DataLoader = load_model_inputs,
+        *,
+        iw_samples: int = EVAL_IW_SAMPLES,
+        grid_size: int = EVAL_GRID_SIZE,
+        eval_images: int = EVAL_IMAGES,
+    ):
+        self.runs_dir = Path(runs_dir)
+        self._loader = loader
+        self._eval_options = {"iw_samples": iw_samples, "grid_size": grid_size}
+        self._eval_images = eval_images
+        self._lock = threading.Lock()
+        self._jobs: dict[str, TrainingJob] = {}
+
+    def start(self, config: VAEConfig, owner: str) -> TrainingJob:
+        """Start training ``config`` in the background; refuses while another job runs."""
+        config.validate()
+        with self._lock:
+            running = self._running()
+            if running is not None:
+                snap = running.snapshot()
+                where = ""
+                if snap.progress is not None:
+                    where = f", now at epoch {snap.progress.epoch} of {snap.progress.epochs}"
+                raise TrainingBusyError(
+                    f"a training is already running ({snap.describe()}{where}). This server "
+                    "trains one model at a time: wait for it to finish, or cancel it."
+                )
+            job = TrainingJob(
+                config,
+                self._new_run_dir(config),
+                owner,
+                self._loader,
+                self._eval_options,
+                self._eval_images,
+            )
+            self._jobs[job.job_id] = job
+            self._forget_old()
+            job.start()
+        return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(job_id) if job_id else None
+
+    def running(self) -> TrainingJob | None:
+        with self._lock:
+            return self._running()
+
+    def _running(self) -> TrainingJob | None:
+        return next((j for j in self._jobs.values() if j.alive), None)
+
+    def _new_run_dir(self, config: VAEConfig) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        # The short id keeps two servers (or two quick starts) apart within one second.
+        name = f"{stamp}-{config.dataset.replace('_', '-')}-j{config.latent_dim}"
+        return self.runs_dir / f"{name}-{uuid.uuid4().hex[:6]}"
+
+    def _forget_old(self) -> None:
+        done = [k for k, j in self._jobs.items() if not j.alive]
+        for k in done[: max(0, len(done) - KEEP_JOBS)]:
+            del self._jobs[k]
+
+
+# --- runs trained earlier ------------------------------------------------------
+@dataclass(frozen=True)
+class RunInfo:
+    """A checkpoint folder under the runs folder, described from its JSON files only."""
+
+    path: Path
+    modified: float  # mtime of the weights
+    epochs: int  # finished epochs recorded in history.json
+    test_neg_elbo: float | None  # from metrics.json, else the last epoch's test -ELBO
+    dataset: str | None
+    latent_dim: int | None
+
+    @property
+    def label(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+        score = f"−ELBO {self.test_neg_elbo:.2f}" if self.test_neg_elbo is not None else "no score"
+        what = f"{self.dataset}, J = {self.latent_dim}" if self.dataset else "unreadable config"
+        return f"{self.path.name} · {what} · {self.epochs} epochs · {score} · {when}"
+
+
+def list_runs(runs_dir: str | os.PathLike, limit: int = 50) -> list[RunInfo]:
+    """Checkpoint folders in ``runs_dir`` and ``runs_dir/uploads``, newest first.
+
+    Reads only the small JSON files, so listing stays fast; loading happens on choice.
+    """
+    runs = Path(runs_dir)
+    found: list[RunInfo] = []
+    for parent in (runs, runs / "uploads"):
+        if not parent.is_dir():
+            continue
+        for p in parent.iterdir():
+            weights = p / checkpoint.WEIGHTS_FILE
+            if p.name.startswith(".") or not p.is_dir() or not weights.is_file():
+                continue
+            found.append(_describe_run(p, weights.stat().st_mtime))
+    found.sort(key=lambda r: r.modified, reverse=True)
+    return found[:limit]
+
+
+def _describe_run(path: Path, modified: float) -> RunInfo:
+    history = _small_json(path / checkpoint.HISTORY_FILE)
+    metrics = _small_json(path / checkpoint.METRICS_FILE)
+    config = _small_json(path / checkpoint.CONFIG_FILE)
+    history = history if isinstance(history, list) else []
+    score = metrics.get("neg_elbo") if isinstance(metrics, dict) else None
+    if score is None and history and isinstance(history[-1], dict):
+        score = (history[-1].get("test") or {}).get("neg_elbo")
+    config = config if isinstance(config, dict) else {}
+    return RunInfo(
+        path=path,
+        modified=modified,
+        epochs=len(history),
+        test_neg_elbo=float(score) if isinstance(score, int | float) else None,
+        dataset=config.get("dataset") if isinstance(config.get("dataset"), str) else None,
+        latent_dim=config.get("latent_dim") if isinstance(config.get("latent_dim"), int) else None,
+    )
+
+
+def _small_json(path: Path) -> Any:
+    try:
+        if path.stat().st_size > checkpoint.MAX_JSON_BYTES:
+            return None
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
