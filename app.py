@@ -2,21 +2,21 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/explore:", layout="wide")
 st.navigation(
     {
         "Model": [
-            st.Page("pages/model.py", title="Model", icon="📦", default=True),
-            st.Page("pages/train.py", title="Train", icon="🏋️"),
+            st.Page("pages/model.py", title="Model", icon=":material/inventory_2:", default=True),
+            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         ],
         "Explore": [
-            st.Page("pages/latent_map.py", title="Latent map", icon="🗺️"),
-            st.Page("pages/manifold.py", title="Manifold", icon="🧩"),
-            st.Page("pages/samples.py", title="Samples & interpolation", icon="🎲"),
-            st.Page("pages/digit.py", title="Your digit", icon="✍️"),
+            st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
+            st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_view:"),
+            st.Page("pages/samples.py", title="Samples & interpolation", icon=":material/casino:"),
+            st.Page("pages/digit.py", title="Your digit", icon=":material/draw:"),
         ],
         "Learn": [
-            st.Page("pages/estimators.py", title="Estimators", icon="📐"),
+            st.Page("pages/estimators.py", title="Estimators", icon=":material/school:"),
         ],
     }
 ).run()

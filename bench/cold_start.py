@@ -21,13 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser import chrome, streamlit_server  # noqa: E402
 
-# Counts the points of every Plotly graph in the page and in its component iframes.
+# Counts the WebGL scatter points of every Plotly graph in the page and its iframes.
 COUNT_POINTS = """
 function count(doc) {
   let n = 0;
   for (const gd of doc.querySelectorAll('.js-plotly-plot')) {
     if (!gd._fullLayout || !gd.data) continue;
-    for (const t of gd.data) n += (t.x ? t.x.length : 0);
+    for (const t of gd.data) if (t.type === 'scattergl' && String(t.mode).includes('markers')) n += t.x.length;
   }
   for (const f of doc.querySelectorAll('iframe')) {
     try { n += count(f.contentDocument); } catch (e) {}
@@ -38,7 +38,7 @@ return count(document);
 """
 
 
-def one_run(points: int, timeout: float) -> dict:
+def one_run(points: int, timeout: float, shot: str | None = None) -> dict:
     driver = chrome()
     try:
         start = time.perf_counter()
@@ -53,8 +53,16 @@ def one_run(points: int, timeout: float) -> dict:
                     raise TimeoutError(f"only {n} points after {timeout} s")
                 time.sleep(0.05)
             drawn = time.perf_counter() - start
+            if shot:
+                driver.save_screenshot(shot)
+            nav = driver.execute_script(
+                "return [...document.querySelectorAll('[data-testid=stSidebarNav] a')]"
+                ".map(a => a.innerText.trim())"
+            )
     finally:
         driver.quit()
+    # Through app.py's navigation, not Streamlit's old pages/ folder mode.
+    assert "Estimators" in " ".join(nav) and "state" not in nav, nav
     return {"seconds": round(drawn, 2), "server_listening_s": round(listening, 2), "points": n}
 
 
@@ -65,10 +73,11 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--points", type=int, default=10_000)
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--screenshot", help="save the page as drawn to this PNG")
     args = p.parse_args()
     runs = []
     for i in range(args.repeats):
-        r = one_run(args.points, args.timeout)
+        r = one_run(args.points, args.timeout, args.screenshot)
         print(
             f"run {i + 1}: {r['seconds']:.2f} s "
             f"(server listening after {r['server_listening_s']:.2f} s)",

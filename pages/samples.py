@@ -65,7 +65,7 @@ with path_tab:
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     a = c1.number_input("First test image", 0, n_test - 1, key="interp_a")
     b = c2.number_input("Second test image", 0, n_test - 1, key="interp_b")
-    c3.button("🎲 Random pair", on_click=random_pair, key="interp_random")
+    c3.button("Random pair", icon=":material/casino:", on_click=random_pair, key="interp_random")
     steps = c4.slider("Steps", 3, 20, 10, key="interp_steps")
     method = st.radio(
         "Path",

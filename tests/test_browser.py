@@ -21,7 +21,7 @@ PAGES = [
     ("", "[data-testid='stMetric']"),
     ("train", "[data-testid='stForm']"),
     ("latent_map", "iframe"),
-    ("manifold", "[data-testid='stImage'] img"),
+    ("manifold", "[data-testid='stPlotlyChart']"),
     ("samples", "[data-testid='stImage'] img"),
     ("digit", "[data-testid='stFileUploader']"),
     ("estimators", "[data-testid='stPlotlyChart']"),
