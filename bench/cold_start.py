@@ -27,7 +27,8 @@ function count(doc) {
   let n = 0;
   for (const gd of doc.querySelectorAll('.js-plotly-plot')) {
     if (!gd._fullLayout || !gd.data) continue;
-    for (const t of gd.data) if (t.type === 'scattergl' && String(t.mode).includes('markers')) n += t.x.length;
+    for (const t of gd.data)
+      if (t.type === 'scattergl' && String(t.mode).includes('markers')) n += t.x.length;
   }
   for (const f of doc.querySelectorAll('iframe')) {
     try { n += count(f.contentDocument); } catch (e) {}

@@ -176,12 +176,20 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
         if snap.usable and mine:
             if state.active_path() == str(snap.out_dir):
                 st.caption("This model is active.")
-                st.page_link("pages/model.py", label="See it on the Model page", icon=":material/inventory_2:")
+                st.page_link(
+                    "pages/model.py",
+                    label="See it on the Model page",
+                    icon=":material/inventory_2:",
+                )
             elif st.button("Use this model", type="primary", key=f"use-{job_id}") and (
                 state.activate(snap.out_dir)
             ):
                 st.success("Now active on every page.")
-                st.page_link("pages/model.py", label="See it on the Model page", icon=":material/inventory_2:")
+                st.page_link(
+                    "pages/model.py",
+                    label="See it on the Model page",
+                    icon=":material/inventory_2:",
+                )
 
 
 def _metrics_line(metrics: dict | None) -> str:
