@@ -28,11 +28,18 @@ Reported per variant:
   its time cap (``--ref-cap`` for the reference, ``--cap`` for the others).
 
 Then the machine's ceiling: the model's FLOPs per training image (counted from the
-layer shapes), a big float32 and bfloat16 matmul's GFLOP/s, and the measured time of
-the forward, forward+backward and full Adam step at each variant's batch size, which
-together say how far a variant is from what this CPU can do.
+layer shapes), a big float32 and bfloat16 matmul's GFLOP/s, the measured time of the
+forward, forward+backward and whole Adam step at each variant's batch size (plain
+tf.functions on one batch: no pipeline, no fit), and each layer's forward+backward
+time at the last variant's batch size. Together they say how far a variant is from
+what this CPU can do, and where the time goes.
 
-Progress goes to stderr. stdout gets a table and, last, one JSON line with every figure.
+The machine may be shared: each variant records the share of CPU time that other
+processes took while it ran (``others_cpu_share``), and ``--wait-quiet`` first waits
+for a low load. Rates still vary by about 10-15 % from run to run on a quiet VM.
+
+Progress goes to stderr. stdout gets a table, the issue's targets met or missed (by
+how much, and why), and, last, one JSON line with every figure.
 """
 
 from __future__ import annotations
@@ -146,7 +153,7 @@ class Tracker:
 
     def rate(self) -> float:
         """Images/s after the warm-up (all steps if the run ended within it)."""
-        step0, images0, t0 = self.warm if self.warm and self.warm != self.last else (0, 0, 0.0)
+        _, images0, t0 = self.warm if self.warm and self.warm != self.last else (0, 0, 0.0)
         _, images, t = self.last
         return (images - images0) / (t - t0) if t > t0 else 0.0
 
@@ -362,7 +369,11 @@ def layer_profile(config: VAEConfig, seconds: float) -> dict[str, dict[str, floa
 
         ms = _time_ms(forward_backward, seconds)
         gflops = 6.0 * macs * config.batch_size / (ms * 1e-3) / 1e9
-        out[layer.name] = {"ms": round(ms, 3), "gflops": round(gflops, 1), "mmacs": macs / 1e6}
+        out[layer.name] = {
+            "ms": round(ms, 3),
+            "gflops": round(gflops, 1),
+            "mmacs": round(macs / 1e6, 4),
+        }
     return out
 
 
@@ -719,13 +730,13 @@ def print_table(results: dict[str, dict], target: float) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog="Method and recorded figures: bench/README.md.",
     )
     p.add_argument(
         "--variants",
         default="reference,ours-default,ours-best",
-        help="comma-separated: reference, ours-default, ours-best and any --ours NAME "
-        "(default: %(default)s)",
+        help="comma-separated: reference, ours-default, ours-best and any --ours NAME",
     )
     p.add_argument(
         "--ours",
@@ -750,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="first wait up to this long for load < 1 and no other 'vae train' (default 0)",
+        help="first wait up to this long for load < 1 and no other 'vae train'",
     )
     p.add_argument(
         "--quick",
