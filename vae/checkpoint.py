@@ -153,13 +153,28 @@ def _read_safetensors_metadata(data: bytes) -> dict[str, str]:
     return meta
 
 
-def _refuse_foreign(path: Path) -> None:
-    """Name formats that could run code, before any parser sees them."""
+def refuse_by_name(path: Path) -> None:
+    """Refuse a file whose suffix names a format that can carry code; it is never opened."""
     if path.suffix.lower() in _FOREIGN_SUFFIXES:
         raise UnsafeFileError(
             f"{path.name}: {path.suffix} files can hold code or pickles and are never loaded. "
             f"Offer a checkpoint folder written by vae ({CONFIG_FILE} + {WEIGHTS_FILE})."
         )
+
+
+def _header_bytes(path: Path) -> bytes:
+    """The length prefix and JSON header of a safetensors file, without its tensors."""
+    with path.open("rb") as f:
+        head = f.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else 0
+        if not 0 < n <= MAX_JSON_BYTES:
+            raise CorruptCheckpointError(f"{path.name} has no readable header.")
+        return head + f.read(n)
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Name formats that could run code, by suffix and by leading bytes, before any parser."""
+    refuse_by_name(path)
     with path.open("rb") as f:
         head = f.read(8)
     for magic, what in _FOREIGN_MAGIC.items():
@@ -349,8 +364,9 @@ def load_optimizer_state(directory: str | os.PathLike, model) -> bool:
     if not path.is_file():
         return False
     tensors, meta = _load_tensors(path)
-    _, weights_epoch = read_weights(directory)
-    if meta.get("format") != FORMAT_TAG or meta.get("epoch") != str(weights_epoch):
+    weights_meta = _read_safetensors_metadata(_header_bytes(Path(directory) / WEIGHTS_FILE))
+    weights_epoch = weights_meta.get("epoch")
+    if meta.get("format") != FORMAT_TAG or meta.get("epoch") != weights_epoch:
         # A crash between the two writes: these moments belong to another epoch.
         raise CheckpointMismatchError(
             f"{OPTIMIZER_FILE} is from epoch {meta.get('epoch')} but the weights are from "

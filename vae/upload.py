@@ -291,9 +291,8 @@ def _read_member(
 # --- shared checks -------------------------------------------------------------
 def _refuse_code_formats(name: str) -> None:
     path = Path(PurePosixPath(name.replace("\\", "/")).name or "upload")
-    if path.suffix.lower() in checkpoint._FOREIGN_SUFFIXES:
-        # Named by suffix alone, so the file is never opened; the message is vae.checkpoint's.
-        checkpoint._refuse_foreign(path)
+    # Named by suffix alone, so the file is never opened; the message is vae.checkpoint's.
+    checkpoint.refuse_by_name(path)
 
 
 def _check_known(name: str, where: str = "") -> None:
