@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m vae",
         description="Train, evaluate and sample a variational autoencoder (Kingma & Welling).",
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,export}")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint folder")
     t.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("samples.png"))
     s.add_argument("-n", type=int, default=64, help="number of samples (a square grid)")
     s.add_argument("--seed", type=int, default=0)
+
+    x = sub.add_parser("export", help="write the decoder as JSON + float32 weights for browsers")
+    x.add_argument("checkpoint", type=Path)
+    x.add_argument("--out", type=Path, required=True, help="folder for decoder.json/.bin")
     return p
 
 
@@ -274,7 +278,22 @@ def cmd_sample(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample}
+def cmd_export(args) -> int:
+    from vae import checkpoint, export
+
+    ckpt = checkpoint.load_checkpoint(args.checkpoint)
+    json_path, bin_path = export.write_decoder(ckpt.model.decoder, args.out)
+    print(json.dumps({"spec": str(json_path), "weights": str(bin_path),
+                      "bytes": bin_path.stat().st_size}))  # fmt: skip
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "sample": cmd_sample,
+    "export": cmd_export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

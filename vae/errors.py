@@ -53,3 +53,7 @@ class NonFiniteLossError(VAEError, ArithmeticError):
 
 class TrainingCancelled(VAEError):
     """Training was cancelled; the last finished epoch is kept."""
+
+
+class UnsupportedArchitectureError(VAEError):
+    """The decoder has a layer the browser's decoder cannot run; decode on the server."""
