@@ -6,10 +6,17 @@ st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/explor
 st.navigation(
     {
         "Model": [
-            st.Page("pages/model.py", title="Model", icon=":material/inventory_2:", default=True),
+            st.Page("pages/model.py", title="Model", icon=":material/inventory_2:"),
             st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         ],
         "Explore": [
+            # The default page: what a visitor should try first.
+            st.Page(
+                "pages/explore.py",
+                title="Drag pad",
+                icon=":material/pan_tool_alt:",
+                default=True,
+            ),
             st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
             st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_view:"),
             st.Page("pages/samples.py", title="Samples & interpolation", icon=":material/casino:"),

@@ -19,9 +19,7 @@ INDEX = "latent_map.index"  # the number input's value
 SEEN = "latent_map.seen"  # seq of the last component value applied to SELECTION
 GALLERY = 32  # images shown for a many-point selection
 ELLIPSES = 64  # selected points that get σ ellipses
-# Tableau 10: distinct on both white and near-black backgrounds.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
+PALETTE = state.CLASS_PALETTE
 
 
 @st.cache_data(show_spinner="Drawing the thumbnails…", max_entries=2)

@@ -59,6 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "mnist-2d"
 RUNS_DIR = ROOT / "runs"  # trained in the app; ignored by git
 ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkpoint
+# Class colours of the latent plane (Latent map, Explore). Tableau 10: distinct on both
+# white and near-black backgrounds.
+CLASS_PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                 "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
 
 
 def _stamp(path: str) -> float:

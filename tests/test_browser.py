@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 
 # (url path, what the page must show once rendered: a CSS selector)
 PAGES = [
-    ("", "[data-testid='stMetric']"),
+    ("", "iframe[title='components.drag_pad.drag_pad']"),  # the default page: Explore's pad
+    ("model", "[data-testid='stMetric']"),
     ("train", "[data-testid='stForm']"),
     ("latent_map", "iframe"),
     ("manifold", "[data-testid='stPlotlyChart']"),
@@ -66,8 +67,8 @@ def driver():
     d.quit()
 
 
-@pytest.mark.parametrize(("path", "selector"), PAGES, ids=[p or "model" for p, _ in PAGES])
-def test_page_renders_without_exception(server, driver, path, selector):
+@pytest.mark.parametrize(("path", "selector"), PAGES, ids=[p or "default" for p, _ in PAGES])
+def test_page_renders_without_exception(server, driver, path, selector, tmp_path):
     from selenium.webdriver.common.by import By
 
     driver.get(f"{server}/{path}")
@@ -76,6 +77,7 @@ def test_page_renders_without_exception(server, driver, path, selector):
     errors = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
     assert not errors, errors[0].text
     assert "Traceback" not in driver.find_element(By.TAG_NAME, "body").text
-    shot = screenshot_dir() / f"{path or 'model'}.png"
+    # The default page's picture, with the pad in use, is test_browser_drag's explore.png.
+    shot = screenshot_dir() / f"{path}.png" if path else tmp_path / "default.png"
     driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000  # a real picture, not a blank page

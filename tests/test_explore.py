@@ -135,3 +135,81 @@ def test_thumbnail_sprite_places_each_image_at_its_offset():
     assert not sheet[56:, 28:].any()  # unused cells are black
     with pytest.raises(ValueError):
         explore.thumbnail_sprite(x.astype(np.float32))
+
+
+# --- one point: the Explore page's figures ----------------------------------------
+def test_log_prior_of_hand_computed_points():
+    assert explore.log_prior(np.zeros(2)) == pytest.approx(-math.log(2 * math.pi))
+    assert explore.log_prior(np.array([1.0, 0.0])) == pytest.approx(-math.log(2 * math.pi) - 0.5)
+    z = np.array([1.0, -2.0, 0.5])
+    want = -1.5 * math.log(2 * math.pi) - 0.5 * (1 + 4 + 0.25)
+    assert explore.log_prior(z) == pytest.approx(want)
+
+
+def test_prior_mass_within_has_the_closed_forms():
+    # J = 2: 1 - exp(-r^2 / 2); beyond 3 sigma lies exp(-4.5) = 1.1 % of the prior.
+    for r in (0.0, 1.0, 2.0, 3.0):
+        assert explore.prior_mass_within(r, 2) == pytest.approx(1 - math.exp(-r * r / 2))
+    assert 1 - explore.prior_mass_within(3.0, 2) == pytest.approx(0.0111, abs=1e-4)
+    # J = 1: the familiar 68 / 95 / 99.7 rule.
+    assert explore.prior_mass_within(1.0, 1) == pytest.approx(0.682689, abs=1e-6)
+    assert explore.prior_mass_within(2.0, 1) == pytest.approx(0.954500, abs=1e-6)
+    # J = 3: erf(r / sqrt 2) - sqrt(2 / pi) r exp(-r^2 / 2).
+    r = 1.7
+    want = math.erf(r / math.sqrt(2)) - math.sqrt(2 / math.pi) * r * math.exp(-r * r / 2)
+    assert explore.prior_mass_within(r, 3) == pytest.approx(want, rel=1e-12)
+
+
+def test_prior_mass_within_matches_scipy_chi2():
+    stats = pytest.importorskip("scipy.stats")
+    for j in (1, 2, 3, 4, 5, 8, 17, 64):
+        for r in (0.3, 1.0, 2.5, 4.0, 9.0):
+            want = stats.chi2.cdf(r * r, j)
+            assert explore.prior_mass_within(r, j) == pytest.approx(want, abs=1e-12), (j, r)
+
+
+def test_log_aggregate_posterior_matches_the_grid_density_and_a_hand_value():
+    z_mean = np.array([[0.0, 1.0], [-1.0, 0.5]])
+    sigma = np.array([[0.5, 1.0], [2.0, 0.25]])
+    z = np.array([0.3, 0.5])
+    grid = explore.aggregate_posterior_density(z_mean, 2 * np.log(sigma), z[:1], z[1:])
+    got = explore.log_aggregate_posterior(z, z_mean, 2 * np.log(sigma))
+    assert math.exp(got) == pytest.approx(grid[0, 0], rel=1e-12)
+    # one component in 3-D: the log density of N(mu, diag sigma^2)
+    mu, s = np.array([1.0, 0.0, -1.0]), np.array([1.0, 2.0, 0.5])
+    z3 = np.array([2.0, 2.0, -1.0])
+    want = -1.5 * math.log(2 * math.pi) - np.log(s).sum() - 0.5 * (1 + 1 + 0)
+    assert explore.log_aggregate_posterior(z3, mu[None], 2 * np.log(s)[None]) == pytest.approx(want)
+    # far from every component: finite, not log(0)
+    far = explore.log_aggregate_posterior(np.array([80.0, 0.0]), z_mean, 2 * np.log(sigma))
+    assert math.isfinite(far) and far < -500  # exp() of it underflows to 0
+
+
+def test_mahalanobis_counts_posterior_standard_deviations():
+    z_log_var = 2 * np.log(np.array([[1.0, 2.0], [0.5, 0.5]]))
+    z_mean = np.array([[0.0, 0.0], [1.0, 1.0]])
+    got = explore.mahalanobis(np.array([1.0, 2.0]), z_mean, z_log_var)
+    np.testing.assert_allclose(got, [math.sqrt(2), math.sqrt(0 + 4)])
+
+
+def test_describe_point_gathers_the_figures_and_neighbours():
+    z_mean = np.array([[0.0, 0.0], [3.0, 0.0], [1.0, 1.0], [0.5, 0.0]])
+    z_log_var = np.zeros((4, 2))
+    z = np.array([0.6, 0.0])
+    s = explore.describe_point(z, z_mean, z_log_var, k=2)
+    assert s.radius == pytest.approx(0.6)
+    assert s.log_prior == pytest.approx(explore.log_prior(z))
+    assert s.prior_mass_within == pytest.approx(1 - math.exp(-0.18))
+    assert list(s.neighbours) == [3, 0]
+    np.testing.assert_allclose(s.distances, [0.1, 0.6])
+    np.testing.assert_allclose(s.neighbour_sigmas, [0.1, 0.6])  # unit posteriors
+    assert s.log_ratio == pytest.approx(s.log_aggregate - s.log_prior)
+
+
+def test_plane_extent_covers_points_and_the_prior():
+    xy = np.array([[-1.0, 0.0], [6.0, 2.0]])
+    x0, x1, y0, y1 = explore.plane_extent(xy, min_extent=3.5, pad=0.0)
+    assert x0 == pytest.approx(-3.5) and y0 == -3.5 and y1 == 3.5
+    assert 5.9 < x1 <= 6.0  # the 99.9th percentile of two points
+    x0, x1, _, _ = explore.plane_extent(np.zeros((0, 2)), min_extent=2.0, pad=0.1)
+    assert (x0, x1) == pytest.approx((-2.4, 2.4))

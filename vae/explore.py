@@ -202,6 +202,122 @@ def nearest(z: np.ndarray, z_mean: np.ndarray, k: int = 1) -> np.ndarray:
     return idx[np.argsort(d2[idx], kind="stable")]
 
 
+# --- one point of the latent space ----------------------------------------------
+def log_prior(z: np.ndarray) -> float:
+    """log p(z) in nats under the prior N(0, I_J), for z [J]."""
+    z = np.asarray(z, np.float64)
+    return float(-0.5 * (z.size * math.log(2 * math.pi) + np.sum(z**2)))
+
+
+def prior_mass_within(radius: float, latent_dim: int) -> float:
+    """P(|eps| <= radius) for eps ~ N(0, I_J): the chi-square CDF of radius^2, J dof.
+
+    Written out because scipy is not a runtime dependency. It is the regularized lower
+    gamma function P(J/2, x) with x = radius^2 / 2, which has closed forms:
+    even J: 1 - e^-x sum_{k < J/2} x^k / k!  (J = 2: 1 - exp(-r^2 / 2));
+    odd J: erf(sqrt x) - e^-x sum_{k < (J-1)/2} x^(k+1/2) / Gamma(k + 3/2).
+    """
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be at least 1, not {latent_dim}")
+    x = 0.5 * float(radius) ** 2
+    total = 0.0
+    if latent_dim % 2 == 0:
+        term = 1.0
+        for k in range(latent_dim // 2):
+            total += term
+            term *= x / (k + 1)
+        mass = 1.0 - math.exp(-x) * total
+    else:
+        term = math.sqrt(x) / math.gamma(1.5)
+        for k in range((latent_dim - 1) // 2):
+            total += term
+            term *= x / (k + 1.5)
+        mass = math.erf(math.sqrt(x)) - math.exp(-x) * total
+    return min(1.0, max(0.0, mass))
+
+
+def log_gaussian_densities(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
+    """log N(z; z_mean[n], diag exp(z_log_var[n])) [N] of one point z [J]; inputs [N, J]."""
+    z = np.asarray(z, np.float64)
+    mu = np.atleast_2d(np.asarray(z_mean, np.float64))
+    log_var = np.atleast_2d(np.asarray(z_log_var, np.float64))
+    d2 = np.sum((z - mu) ** 2 * np.exp(-log_var), axis=1)
+    return -0.5 * (mu.shape[1] * math.log(2 * math.pi) + np.sum(log_var, axis=1) + d2)
+
+
+def log_aggregate_posterior(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> float:
+    """log q(z) of the aggregate posterior (1/N) sum_n q(z|x_n) at z [J], in all J dimensions.
+
+    A log-sum-exp, so a point far from every encoding gives a finite (very negative) value.
+    """
+    logs = log_gaussian_densities(z, z_mean, z_log_var)
+    top = float(np.max(logs))
+    return top + math.log(float(np.mean(np.exp(logs - top))))
+
+
+def mahalanobis(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
+    """How many of q(z|x)'s standard deviations z [J] lies from z_mean: [N] for [N, J] inputs."""
+    z = np.asarray(z, np.float64)
+    mu = np.asarray(z_mean, np.float64)
+    var = np.exp(np.asarray(z_log_var, np.float64))
+    return np.sqrt(np.sum((z - mu) ** 2 / var, axis=-1))
+
+
+@dataclass(frozen=True)
+class PointSummary:
+    """What the Explore page shows about one latent point z [J]."""
+
+    radius: float  # |z|: distance from the prior's mean, in the prior's standard deviations
+    log_prior: float  # log p(z), nats
+    prior_mass_within: float  # share of the prior closer to the origin than z
+    log_aggregate: float  # log q(z), the test set's aggregate posterior, nats
+    neighbours: np.ndarray  # [k] test indices by Euclidean distance of z_mean to z, nearest first
+    distances: np.ndarray  # [k] those distances
+    neighbour_sigmas: np.ndarray  # [k] Mahalanobis distance of z under each neighbour's q(z|x)
+
+    @property
+    def log_ratio(self) -> float:
+        """log q(z) - log p(z): > 0 where the encoder puts more mass than the prior."""
+        return self.log_aggregate - self.log_prior
+
+
+def describe_point(
+    z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray, k: int = 8
+) -> PointSummary:
+    """Prior and aggregate-posterior figures at z [J], and its k nearest test encodings [N, J]."""
+    z = np.asarray(z, np.float64)
+    idx = nearest(z, z_mean, k)
+    mu = np.asarray(z_mean, np.float64)[idx]
+    radius = float(np.sqrt(np.sum(z**2)))
+    return PointSummary(
+        radius=radius,
+        log_prior=log_prior(z),
+        prior_mass_within=prior_mass_within(radius, z.size),
+        log_aggregate=log_aggregate_posterior(z, z_mean, z_log_var),
+        neighbours=idx,
+        distances=np.sqrt(np.sum((mu - z) ** 2, axis=1)),
+        neighbour_sigmas=mahalanobis(z, mu, np.asarray(z_log_var)[idx]),
+    )
+
+
+def plane_extent(xy: np.ndarray, min_extent: float = 3.5, pad: float = 0.05) -> list[float]:
+    """[x_min, x_max, y_min, y_max] for drawing points xy [N, 2].
+
+    Covers the points (0.1 to 99.9 percentiles, so a stray encoding does not shrink the
+    rest) and at least +-min_extent, the prior's 3-sigma disc with room to spare, plus a
+    margin of ``pad`` times the range on each side.
+    """
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    lo = np.full(2, -float(min_extent))
+    hi = np.full(2, float(min_extent))
+    if len(xy):
+        lo = np.minimum(np.percentile(xy, 0.1, axis=0), lo)
+        hi = np.maximum(np.percentile(xy, 99.9, axis=0), hi)
+    margin = pad * (hi - lo)
+    return [float(lo[0] - margin[0]), float(hi[0] + margin[0]),
+            float(lo[1] - margin[1]), float(hi[1] + margin[1])]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SpriteLayout:
     """Where thumbnail i sits in the sheet: row i // cols, column i % cols."""

@@ -1,0 +1,223 @@
+"""Explore: drag a point through the latent plane; the image follows the pointer.
+
+The decoder runs in the browser (components/drag_pad), so a drag costs no rerun; the
+page hears only the release and then shows what needs the server: the nearest test
+digits and the prior and posterior figures at that point.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from components.drag_pad import drag_pad, publish_decoder, publish_points
+from pages import state
+from vae import evaluate, explore, images, latent
+from vae.errors import VAEError
+
+PAD_KEY = "explore.pad"  # the component's key; its value is the browser's last point
+LIVE = "explore.live"  # (model path, [J floats]): the marker, as far as the server knows
+RELEASED = "explore.released"  # (model path, [J floats]): the point the details describe
+SEEN = "explore.seen"  # seq of the last component value applied
+NEIGHBOURS = 8
+PAD_HEIGHT = 600  # px: the largest plane; a projector needs a big target
+THUMB_SCALE = 4  # 28 px -> 112 px neighbours
+
+
+@st.cache_data(show_spinner="Sending the decoder to the browser…", max_entries=8)
+def _decoder(path: str, stamp: float) -> tuple[str | None, str | None]:
+    """(URL stem of the exported decoder, None) or (None, why it cannot run in a browser)."""
+    problems: list[str] = []
+    url = publish_decoder(state.load(path), lambda exc: problems.append(str(exc)))
+    return url, (problems[0] if problems else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _points(path: str, stamp: float, reach: float) -> tuple[str, list[float]]:
+    """(URL of the plane's points, the plane's extent): z_mean's first two dims by class."""
+    z_mean, _ = state.encodings(path, stamp)
+    _, y_test, _ = state.test_set(state.load(path).config.dataset)
+    xy = z_mean[:, :2]
+    return publish_points(xy, y_test), explore.plane_extent(xy, min_extent=max(3.5, reach))
+
+
+def _manifold_range() -> list[float]:
+    """[lo, hi] of the Manifold page's grid: its current settings, or its defaults."""
+    axis = latent.grid_axis(
+        int(st.session_state.get("manifold_n", 20)),
+        st.session_state.get("manifold_mode", "prior"),
+        float(st.session_state.get("manifold_span", 3.0)),
+    )
+    return [float(axis.min()), float(axis.max())]
+
+
+def _point(name: str, model: str, j: int) -> list[float]:
+    saved = st.session_state.get(name)
+    if saved and saved[0] == model and len(saved[1]) == j:
+        return list(saved[1])
+    return [0.0] * j
+
+
+def _take(value, model: str, j: int) -> bool:
+    """Apply a new value from the pad; True if it was a release (not a live move)."""
+    if not isinstance(value, dict) or value.get("seq") == st.session_state.get(SEEN):
+        return False
+    st.session_state[SEEN] = value.get("seq")
+    z = value.get("z")
+    if not isinstance(z, list) or len(z) != j:  # e.g. sent for the previous model
+        return False
+    z = [float(v) for v in z]
+    if not all(math.isfinite(v) for v in z):
+        return False
+    st.session_state[LIVE] = (model, z)
+    if value.get("final", True):
+        st.session_state[RELEASED] = (model, z)
+        return True
+    return False
+
+
+def _to_origin(model: str, j: int) -> None:
+    st.session_state[LIVE] = st.session_state[RELEASED] = (model, [0.0] * j)
+
+
+@st.fragment
+def _server_pad(pad_args: dict, model: str, j: int) -> None:
+    """The pad when the browser cannot decode: each move reruns only this fragment."""
+    if _take(st.session_state.get(PAD_KEY), model, j):
+        st.rerun()  # a release: the whole page, so the details below follow
+    z = _point(LIVE, model, j)
+    image = evaluate.decode(state.load(model).model, np.asarray([z], np.float32))[0]
+    drag_pad(**pad_args, decoder_url=None, z_init=z, server_image=image, key=PAD_KEY)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2f}".replace("-", "−")
+
+
+def _ratio(log_ratio: float) -> str:
+    r = math.exp(log_ratio) if log_ratio < 700 else math.inf
+    return f"{r:.2f}" if 0.01 <= r < 1000 else f"{r:.1e}".replace("-", "−")
+
+
+def how_to_read(j: int) -> None:
+    inside = [explore.prior_mass_within(r, j) for r in (1, 2, 3)]
+    st.markdown("#### How to read this")
+    st.markdown(
+        f"""
+- **Each dot** is a test digit at the mean of its code q(z|x), coloured by class.
+- **The image** is the decoder's mean at the marker: each pixel's probability of ink,
+  not a random sample.
+- **Near the origin** the decodings are typical digits: the prior N(0, I) puts most
+  of its mass there.
+- **Far outside 3σ**, the outer dotted circle, the prior gives almost no mass: only
+  {1 - inside[2]:.1%} of it lies beyond{" (e^−4.5)" if j == 2 else ""}. No digit was
+  encoded there, so the decodings there mean little.
+- The circles hold {inside[0]:.0%}, {inside[1]:.0%} and {inside[2]:.1%} of the prior
+  (J = {j}); the dashed square is the Manifold page's grid.
+"""
+    )
+    st.caption(
+        "Drag the marker, or click to move it; hover to preview. Arrow keys move it once "
+        "the plane has focus (Shift: ×5). Let go to see the nearest test digits below."
+    )
+
+
+def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
+    """The figures at z and its nearest test digits: what needs the server."""
+    s = explore.describe_point(np.asarray(z), z_mean, z_log_var, k=NEIGHBOURS)
+    shown = ", ".join(_fmt(v) for v in z[:4]) + (", …" if len(z) > 4 else "")
+    st.subheader(f"At z = ({shown})")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "log p(z)",
+        f"{s.log_prior:.2f}",
+        help="The prior N(0, I) at z, in nats. The pad shows p(z) itself.",
+    )
+    c2.metric(
+        "Prior mass closer to 0",
+        f"{s.prior_mass_within:.1%}",
+        help=f"Share of the prior within |z| = {s.radius:.2f}σ of the origin: the chi-square "
+        f"CDF with J = {len(z)} degrees of freedom. Near 100%: few codes are this far out.",
+    )
+    c3.metric(
+        "q(z) / p(z)",
+        _ratio(s.log_ratio),
+        help="The aggregate posterior q(z), the mean of every test digit's q(z|x), over the "
+        "prior. Above 1 the encoder crowds codes here; far below 1 is a region it leaves "
+        "empty, where the decoder saw little in training.",
+    )
+    c4.metric(
+        "Nearest digit's q(z|x)",
+        f"{s.neighbour_sigmas[0]:.1f} σ",
+        help="How many of its own posterior's standard deviations z lies from the nearest "
+        "test digit's z_mean (the Mahalanobis distance).",
+    )
+    st.caption(
+        f"log q(z) = {s.log_aggregate:.2f} nats, log p(z) = {s.log_prior:.2f} nats, "
+        f"|z| = {s.radius:.2f}σ."
+    )
+    st.markdown(f"**The {NEIGHBOURS} nearest test digits** (distance from z to their z_mean)")
+    st.image(
+        [images.png_bytes(x_test[i], scale=THUMB_SCALE) for i in s.neighbours],
+        caption=[
+            f"{names[y_test[i]]} · #{i} · d {d:.2f}"
+            for i, d in zip(s.neighbours, s.distances, strict=True)
+        ],
+        width=28 * THUMB_SCALE,
+    )
+
+
+# --- page -----------------------------------------------------------------------------
+st.title("Drag through the latent space")
+ckpt = state.active()
+path, stamp = state.active_key()
+j = ckpt.config.latent_dim
+try:
+    x_test, y_test, names = state.test_set(ckpt.config.dataset)
+    z_mean, z_log_var = state.encodings(path, stamp)
+except VAEError as exc:
+    st.error(f"The test set could not be encoded: {exc} Choose another model on the Model page.")
+    st.stop()
+if j < 2:
+    st.info(
+        "This model has a one-dimensional latent space; the pad needs a plane (J ≥ 2). "
+        "The Manifold and Samples pages work for it; or choose a model with J ≥ 2."
+    )
+    st.stop()
+
+decoder_url, problem = _decoder(path, stamp)
+manifold_range = _manifold_range()
+points_url, extent = _points(path, stamp, manifold_range[1])
+_take(st.session_state.get(PAD_KEY), path, j)  # the browser's last point, before drawing
+pad_args = {
+    "points_url": points_url,
+    "class_names": list(names),
+    "palette": list(state.CLASS_PALETTE),
+    "extent": extent,
+    "manifold_range": manifold_range,
+    "height": PAD_HEIGHT,
+}
+
+pad_col, note_col = st.columns([3, 1], gap="medium")
+with pad_col:
+    if decoder_url is None:
+        st.warning(
+            f"Decoding on the server: this decoder cannot run in the browser — {problem} "
+            "Each move costs a round trip to Python, so the image lags the pointer."
+        )
+        _server_pad(pad_args, path, j)
+    else:
+        drag_pad(**pad_args, decoder_url=decoder_url, z_init=_point(LIVE, path, j), key=PAD_KEY)
+    if j > 2:
+        st.caption(
+            f"This model has J = {j} latent dimensions. The pad moves z₁ and z₂ and holds "
+            "the others at 0, the prior's mean; the dots are the test set's first two "
+            "coordinates of z_mean."
+        )
+    st.button("Back to the origin", on_click=_to_origin, args=(path, j))
+with note_col:
+    how_to_read(j)
+
+details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names)

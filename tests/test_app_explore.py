@@ -1,0 +1,148 @@
+"""AppTest of the Explore page: the drag pad's inputs, a release, and the server fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.app_pages import ROOT, copy_default, open_page
+from vae import evaluate, explore
+from vae.checkpoint import load_checkpoint, save_checkpoint
+from vae.config import VAEConfig
+from vae.data import load_dataset, to_model_input
+from vae.model import build_vae
+
+PAD_KEY = "explore.pad"  # the component's key in pages/explore.py
+FRONTEND = ROOT / "components" / "drag_pad" / "frontend"
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return copy_default(tmp_path_factory.mktemp("ckpt"))
+
+
+@pytest.fixture(scope="module")
+def encodings(checkpoint, mnist):
+    model = load_checkpoint(checkpoint).model
+    return evaluate.encode(model, to_model_input(mnist.x_test, model.config.decoder))
+
+
+def _pad(at) -> dict:
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _captions(at) -> list[str]:
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+def test_pad_gets_the_decoder_and_points_as_files(checkpoint, encodings, mnist):
+    at = open_page("explore", checkpoint)
+    assert at.title[0].value == "Drag through the latent space"
+    args = _pad(at)
+    spec = json.loads((FRONTEND / f"{args['decoder_url']}.json").read_text())
+    assert spec["format"] == "vae-decoder/1" and spec["latent_dim"] == 2
+    assert (FRONTEND / f"{args['decoder_url']}.bin").stat().st_size > 100_000
+    # The 10,000 points travel as one file: float32 xy, then uint8 labels.
+    data = (FRONTEND / args["points_url"]).read_bytes()
+    assert len(data) == 10_000 * 9
+    xy = np.frombuffer(data[:80_000], "<f4").reshape(-1, 2)
+    np.testing.assert_array_equal(xy, encodings[0].astype(np.float32))
+    np.testing.assert_array_equal(np.frombuffer(data[80_000:], np.uint8), mnist.y_test)
+    x0, x1, y0, y1 = args["extent"]
+    assert x0 <= -3.5 and x1 >= 3.5 and y0 <= -3.5 and y1 >= 3.5
+    assert args["manifold_range"] == pytest.approx([-1.96, 1.96], abs=1e-3)
+    assert args["z_init"] == [0.0, 0.0] and args["server_image"] is None
+    assert args["class_names"] == list(mnist.class_names) and len(args["palette"]) == 10
+    assert not at.warning  # no fallback for the shipped model
+    note = " ".join(m.value for m in at.markdown)
+    assert "How to read this" in note and "Near the origin" in note
+    assert "Far outside 3σ" in note and "1.1%" in note and "e^−4.5" in note
+    assert at.subheader[0].value == "At z = (0.00, 0.00)"  # details before any release
+
+
+def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
+    at = open_page("explore", checkpoint)
+    z = [1.2, -0.8]
+    at.session_state[PAD_KEY] = {"z": z, "seq": 7}  # what the browser sends on release
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "At z = (1.20, −0.80)"
+    want = explore.describe_point(np.array(z), *encodings, k=8)
+    got = _metrics(at)
+    assert float(got["log p(z)"]) == pytest.approx(want.log_prior, abs=5e-3)
+    assert got["Prior mass closer to 0"] == f"{1 - np.exp(-0.5 * (1.44 + 0.64)):.1%}"
+    assert float(got["q(z) / p(z)"]) == pytest.approx(np.exp(want.log_ratio), abs=5e-3)
+    assert got["Nearest digit's q(z|x)"] == f"{want.neighbour_sigmas[0]:.1f} σ"
+    captions = _captions(at)
+    assert len(captions) == 8
+    for caption, i, d in zip(captions, want.neighbours, want.distances, strict=True):
+        assert caption == f"{mnist.class_names[mnist.y_test[i]]} · #{i} · d {d:.2f}"
+    assert _pad(at)["z_init"] == z  # the marker stays where the browser left it
+
+    # A value for another latent size (the previous model's) is ignored.
+    at.session_state[PAD_KEY] = {"z": [0.1, 0.2, 0.3], "seq": 8}
+    at.run()
+    assert not at.exception and at.subheader[0].value == "At z = (1.20, −0.80)"
+
+    at.button[0].click().run()  # Back to the origin
+    assert at.subheader[0].value == "At z = (0.00, 0.00)"
+    assert _pad(at)["z_init"] == [0.0, 0.0]
+
+
+def test_a_decoder_the_browser_cannot_run_decodes_on_the_server(tmp_path):
+    # bfloat16 layers would not match Keras to 1e-4 in JavaScript: the exporter refuses them.
+    model = build_vae(VAEConfig(precision="mixed_bfloat16", seed=1))
+    save_checkpoint(tmp_path / "bf16", model, epoch=0, include_optimizer=False)
+    at = open_page("explore", tmp_path / "bf16")
+    (warning,) = at.warning
+    assert warning.value.startswith("Decoding on the server")
+    assert "bfloat16" in warning.value and "round trip" in warning.value
+    args = _pad(at)
+    assert args["decoder_url"] is None
+
+    def server_image(args) -> np.ndarray:
+        image = args["server_image"]
+        assert image["shape"] == [28, 28, 1]
+        return np.asarray(image["data"], np.float32).reshape(image["shape"])
+
+    want = evaluate.decode(model, np.zeros((1, 2), np.float32))[0]
+    np.testing.assert_allclose(server_image(args), want, atol=1e-4)
+
+    # A move during a drag: the image follows; the details wait for the release.
+    at.session_state[PAD_KEY] = {"z": [0.5, -1.5], "seq": 1, "final": False}
+    at.run()
+    assert not at.exception
+    want = evaluate.decode(model, np.array([[0.5, -1.5]], np.float32))[0]
+    np.testing.assert_allclose(server_image(_pad(at)), want, atol=1e-4)
+    assert at.subheader[0].value == "At z = (0.00, 0.00)"
+    at.session_state[PAD_KEY] = {"z": [0.5, -1.5], "seq": 2, "final": True}
+    at.run()
+    assert at.subheader[0].value == "At z = (0.50, −1.50)" and len(_captions(at)) == 8
+
+
+def test_more_latent_dimensions_hold_the_others_fixed_and_one_is_refused(tmp_path):
+    save_checkpoint(tmp_path / "j4", build_vae(VAEConfig(latent_dim=4, seed=2)), epoch=0)
+    at = open_page("explore", tmp_path / "j4")
+    args = _pad(at)
+    assert args["z_init"] == [0.0] * 4 and args["decoder_url"]
+    assert any("J = 4" in c.value and "holds" in c.value for c in at.caption)
+    at.session_state[PAD_KEY] = {"z": [1.0, 0.5, 0.0, 0.0], "seq": 3}
+    at.run()
+    assert at.subheader[0].value == "At z = (1.00, 0.50, 0.00, 0.00)"
+
+    save_checkpoint(tmp_path / "j1", build_vae(VAEConfig(latent_dim=1, seed=2)), epoch=0)
+    at = open_page("explore", tmp_path / "j1")
+    assert "one-dimensional" in at.info[0].value and not at.get("component_instance")

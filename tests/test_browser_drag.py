@@ -1,0 +1,184 @@
+"""The drag pad in a real headless Chromium: drag, hover and keys decode in the browser,
+the final image equals Keras' decoding of the final point, and the release reaches Python.
+
+The pointer events are real input (CDP ``Input.dispatchMouseEvent``), so they go through
+Chromium's event pipeline, coalescing included, as a person's mouse does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from browser import ROOT, chrome, streamlit_server
+from test_browser import screenshot_dir, wait_rendered
+
+pytestmark = pytest.mark.browser
+
+PAD = "iframe[title='components.drag_pad.drag_pad']"
+MOVES = 120  # pointer moves in the scripted drag
+TARGET = (1.8, 0.6)  # where the drag ends: away from the origin, among the 2s
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = chrome()
+    yield d
+    d.quit()
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    from vae.checkpoint import load_checkpoint
+
+    return load_checkpoint(ROOT / "checkpoints" / "mnist-2d").model
+
+
+def _until(fn, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not met within {timeout} s")
+
+
+def _state(driver) -> dict:
+    """padState with probs as a list; read in one script, so z and probs belong together."""
+    return driver.execute_script(
+        "const s = window.padState;"
+        "return s && Object.assign({}, s, {probs: s.probs ? Array.from(s.probs) : null,"
+        " n: window.padStats.latencies.length});"
+    )
+
+
+def _to_page(driver, frame, z1: float, z2: float) -> tuple[float, float]:
+    """Top-level viewport pixels of latent point (z1, z2): CDP input is not per frame."""
+    driver.switch_to.frame(frame)
+    p = driver.execute_script("return window.padPoint(arguments[0], arguments[1])", z1, z2)
+    driver.switch_to.default_content()
+    r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
+    return r["left"] + p["x"], r["top"] + p["y"]
+
+
+def _mouse(driver, kind: str, xy: tuple[float, float], pressed: bool) -> None:
+    driver.execute_cdp_cmd(
+        "Input.dispatchMouseEvent",
+        {
+            "type": kind,
+            "x": xy[0],
+            "y": xy[1],
+            "button": "left" if pressed or kind == "mouseReleased" else "none",
+            "buttons": 1 if pressed else 0,
+            "clickCount": 1 if kind in ("mousePressed", "mouseReleased") else 0,
+        },
+    )
+
+
+def _shown_point(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    heads = driver.find_elements(By.CSS_SELECTOR, "h3")
+    return next((h.text for h in heads if h.text.startswith("At z =")), "")
+
+
+def _fmt(z) -> str:
+    return "(" + ", ".join(f"{v:.2f}".replace("-", "−") for v in z) + ")"
+
+
+def test_drag_decodes_in_the_browser_like_keras(server, driver, keras_model):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from vae import evaluate
+
+    driver.get(f"{server}/")
+    wait_rendered(driver, PAD)
+    frame = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    driver.switch_to.frame(frame)
+    start = _until(lambda: (s := _state(driver)) and s["ready"] and s["probs"] and s, what="pad")
+    driver.switch_to.default_content()
+    assert start["mode"] == "browser" and start["error"] is None
+    assert len(start["probs"]) == 28 * 28 and start["z"] == [0, 0]
+
+    # A drag from the marker along a curve of MOVES pointer moves.
+    path = [
+        (TARGET[0] * t + 0.4 * math.sin(math.pi * t), TARGET[1] * t)
+        for t in np.linspace(0, 1, MOVES + 1)
+    ]
+    _mouse(driver, "mouseMoved", _to_page(driver, frame, 0.0, 0.0), pressed=False)
+    _mouse(driver, "mousePressed", _to_page(driver, frame, 0.0, 0.0), pressed=True)
+    for z1, z2 in path[1:]:
+        _mouse(driver, "mouseMoved", _to_page(driver, frame, z1, z2), pressed=True)
+    _mouse(driver, "mouseReleased", _to_page(driver, frame, *TARGET), pressed=False)
+
+    driver.switch_to.frame(frame)
+    end = _state(driver)
+    stats = driver.execute_script("return window.padStats")
+    driver.switch_to.default_content()
+    assert end["n"] - start["n"] >= MOVES // 2, "most moves should have decoded and drawn"
+    assert len(stats["paints"]) == len(stats["latencies"]) == len(stats["decodeMs"])
+    assert all(v >= 0 for v in stats["latencies"])
+    assert not end["hovering"] and end["marker"] == end["z"]
+    np.testing.assert_allclose(end["z"], TARGET, atol=0.02)  # one pixel is about 0.02
+    assert end["sent"]["z"] == end["z"]
+    probs = np.asarray(end["probs"], np.float32)
+    assert np.abs(probs - np.asarray(start["probs"])).max() > 0.2, "the image did not change"
+
+    # The image in the browser is the Keras decoding of the final point.
+    want = evaluate.decode(keras_model, np.asarray([end["z"]], np.float32))[0].ravel()
+    assert np.abs(probs - want).max() <= 1e-4
+
+    # The release reached Python: the page shows the nearest digits at that point.
+    _until(lambda: _shown_point(driver) == f"At z = {_fmt(end['z'])}", what="the details")
+    wait_rendered(driver, "[data-testid='stImage'] img")
+    captions = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stImageCaption']")
+    assert len(captions) == 8 and " · d " in captions[0].text
+
+    # Hover previews the decoding under the pointer; leaving the plane restores the marker's.
+    driver.switch_to.default_content()
+    _mouse(driver, "mouseMoved", _to_page(driver, frame, -1.0, -1.0), pressed=False)
+    driver.switch_to.frame(frame)
+    hover = _state(driver)
+    assert hover["hovering"] and hover["marker"] == end["z"]
+    np.testing.assert_allclose(hover["z"], (-1.0, -1.0), atol=0.02)
+    driver.switch_to.default_content()
+    r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
+    _mouse(driver, "mouseMoved", (r["left"] + 2, r["bottom"] + 40), pressed=False)
+    driver.switch_to.frame(frame)
+    back = _state(driver)
+    assert not back["hovering"] and back["z"] == end["z"] and back["probs"] == end["probs"]
+
+    # Arrow keys move the marker by 0.05 (Shift: 0.25) once the plane has focus.
+    plane = driver.find_element(By.ID, "plane")
+    driver.execute_script("arguments[0].focus()", plane)
+    plane.send_keys(Keys.ARROW_LEFT, Keys.SHIFT + Keys.ARROW_UP)
+    keyed = _state(driver)
+    np.testing.assert_allclose(keyed["marker"], (end["z"][0] - 0.05, end["z"][1] + 0.25), atol=1e-9)
+    driver.execute_script("arguments[0].blur()", plane)  # no focus ring in the picture
+    driver.switch_to.default_content()
+    _until(lambda: _shown_point(driver) == f"At z = {_fmt(keyed['marker'])}", what="key release")
+    wait_rendered(driver, "[data-testid='stImage'] img")
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+
+    # The README's picture: the pad in use, the marker away from the origin, and the
+    # nearest digits below it (a taller window than the other pages' pictures).
+    size = driver.get_window_size()
+    driver.set_window_size(size["width"], 1560)
+    try:
+        time.sleep(1.0)
+        shot = screenshot_dir() / "explore.png"
+        driver.save_screenshot(str(shot))
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+    assert shot.stat().st_size > 10_000
