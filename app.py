@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/explore:", layout="wide")
+st.set_page_config(page_title="VAE Latent Explorer", page_icon="🧭", layout="wide")
 st.navigation(
     {
         "Model": [

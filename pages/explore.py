@@ -21,6 +21,7 @@ PAD_KEY = "explore.pad"  # the component's key; its value is the browser's last 
 LIVE = "explore.live"  # (model path, [J floats]): the marker, as far as the server knows
 RELEASED = "explore.released"  # (model path, [J floats]): the point the details describe
 SEEN = "explore.seen"  # seq of the last component value applied
+ON_SERVER = "explore.on_server"  # toggle: decode on the server, to feel the difference
 NEIGHBOURS = 8
 PAD_HEIGHT = 600  # px: the largest plane; a projector needs a big target
 THUMB_SCALE = 4  # 28 px -> 112 px neighbours
@@ -208,6 +209,12 @@ with pad_col:
             "Each move costs a round trip to Python, so the image lags the pointer."
         )
         _server_pad(pad_args, path, j)
+    elif st.session_state.get(ON_SERVER):
+        st.info(
+            "Decoding on the server, for comparison: every move now goes to Python and "
+            "back, as it would in an app without this pad. Feel the image lag the pointer."
+        )
+        _server_pad(pad_args, path, j)
     else:
         drag_pad(**pad_args, decoder_url=decoder_url, z_init=_point(LIVE, path, j), key=PAD_KEY)
     if j > 2:
@@ -216,7 +223,15 @@ with pad_col:
             "the others at 0, the prior's mean; the dots are the test set's first two "
             "coordinates of z_mean."
         )
-    st.button("Back to the origin", on_click=_to_origin, args=(path, j))
+    back, server = st.columns([1, 3], vertical_alignment="center")
+    back.button("Back to the origin", on_click=_to_origin, args=(path, j))
+    server.toggle(
+        "Decode on the server",
+        key=ON_SERVER,
+        disabled=decoder_url is None,
+        help="Send every move to Python and back instead of decoding in the browser: "
+        "the way a plain Streamlit app would do it, for comparison.",
+    )
 with note_col:
     how_to_read(j)
 

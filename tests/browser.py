@@ -94,3 +94,98 @@ def _tmp_profile() -> str:
     import tempfile
 
     return tempfile.mkdtemp(prefix="chromium-profile-")
+
+
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("VAE_SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def wait_rendered(driver, selector: str, timeout: float = 90.0) -> None:
+    """Streamlit draws over a websocket after load: wait for content and an idle script."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        running = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
+        if found and not running:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 1.0:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.2)
+    raise TimeoutError(f"{driver.current_url}: {selector!r} did not render in {timeout} s")
+
+
+# --- the drag pad (components/drag_pad) -------------------------------------------------
+PAD = "iframe[title='components.drag_pad.drag_pad']"
+
+
+def until(fn, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not met within {timeout} s")
+
+
+def pad_state(driver) -> dict:
+    """padState with probs as a list; read in one script, so z and probs belong together."""
+    return driver.execute_script(
+        "const s = window.padState;"
+        "return s && Object.assign({}, s, {probs: s.probs ? Array.from(s.probs) : null,"
+        " n: window.padStats.latencies.length});"
+    )
+
+
+def to_page(driver, frame, z1: float, z2: float) -> tuple[float, float]:
+    """Top-level viewport pixels of latent point (z1, z2): CDP input is not per frame."""
+    driver.switch_to.frame(frame)
+    p = driver.execute_script("return window.padPoint(arguments[0], arguments[1])", z1, z2)
+    driver.switch_to.default_content()
+    r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
+    return r["left"] + p["x"], r["top"] + p["y"]
+
+
+def mouse(driver, kind: str, xy: tuple[float, float], pressed: bool) -> None:
+    driver.execute_cdp_cmd(
+        "Input.dispatchMouseEvent",
+        {
+            "type": kind,
+            "x": xy[0],
+            "y": xy[1],
+            "button": "left" if pressed or kind == "mouseReleased" else "none",
+            "buttons": 1 if pressed else 0,
+            "clickCount": 1 if kind in ("mousePressed", "mouseReleased") else 0,
+        },
+    )
+
+
+def open_pad(driver, url: str, timeout: float = 90.0):
+    """Open the Explore page at ``url``; returns the pad's iframe once it has decoded."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    wait_rendered(driver, PAD, timeout)
+    frame = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    driver.switch_to.frame(frame)
+    try:
+        until(lambda: (s := pad_state(driver)) and s["ready"] and s["probs"], timeout, "the pad")
+    finally:
+        driver.switch_to.default_content()
+    return frame
+
+
+def pad_mapper(driver, frame):
+    """z -> top-level viewport pixels, measured once: an affine map, so many moves can be
+    sent without a frame switch each (the page must not scroll or resize meanwhile)."""
+    x0, y0 = to_page(driver, frame, 0.0, 0.0)
+    x1, y1 = to_page(driver, frame, 1.0, 1.0)
+    return lambda z1, z2: (x0 + (x1 - x0) * z1, y0 + (y1 - y0) * z2)

@@ -146,3 +146,22 @@ def test_more_latent_dimensions_hold_the_others_fixed_and_one_is_refused(tmp_pat
     save_checkpoint(tmp_path / "j1", build_vae(VAEConfig(latent_dim=1, seed=2)), epoch=0)
     at = open_page("explore", tmp_path / "j1")
     assert "one-dimensional" in at.info[0].value and not at.get("component_instance")
+
+
+def test_decode_on_the_server_toggle_switches_the_pad_to_round_trips(checkpoint):
+    at = open_page("explore", checkpoint)
+    assert _pad(at)["decoder_url"] and _pad(at)["server_image"] is None
+    (toggle,) = [t for t in at.toggle if t.label == "Decode on the server"]
+    toggle.set_value(True).run()
+    assert not at.exception
+    args = _pad(at)
+    assert args["decoder_url"] is None  # the browser stops decoding
+    assert "for comparison" in at.info[0].value
+    model = load_checkpoint(checkpoint).model
+    at.session_state[PAD_KEY] = {"z": [-1.0, 2.0], "seq": 11, "final": False}
+    at.run()
+    want = evaluate.decode(model, np.array([[-1.0, 2.0]], np.float32))[0]
+    got = np.asarray(_pad(at)["server_image"]["data"], np.float32).reshape(want.shape)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    at.toggle[0].set_value(False).run()
+    assert _pad(at)["decoder_url"] and not at.info

@@ -7,12 +7,8 @@ Screenshots go to ``artifacts/screenshots/`` (ignored by git), or to
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
-from browser import ROOT, chrome, streamlit_server
+from browser import chrome, screenshot_dir, streamlit_server, wait_rendered
 
 pytestmark = pytest.mark.browser
 
@@ -29,29 +25,18 @@ PAGES = [
 ]
 
 
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("VAE_SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def wait_rendered(driver, selector: str, timeout: float = 90.0) -> None:
-    """Streamlit draws over a websocket after load: wait for content and an idle script."""
-    from selenium.webdriver.common.by import By
-
-    deadline = time.monotonic() + timeout
-    idle_since = None
-    while time.monotonic() < deadline:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        running = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
-        if found and not running:
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > 1.0:
-                return
-        else:
-            idle_since = None
-        time.sleep(0.2)
-    raise TimeoutError(f"{driver.current_url}: {selector!r} did not render in {timeout} s")
+# URLs of everything the page and its same-origin iframes loaded, and the favicon's.
+OFFLINE_RESOURCES = """
+function urls(win) {
+  let out = win.performance.getEntriesByType('resource').map((r) => r.name);
+  for (const f of win.document.querySelectorAll('iframe')) {
+    try { out = out.concat(urls(f.contentWindow)); } catch (e) { out.push('cross-origin frame'); }
+  }
+  return out;
+}
+const icon = document.querySelector("link[rel~='icon']");
+return urls(window).concat(icon ? [icon.href] : []);
+"""
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +63,10 @@ def test_page_renders_without_exception(server, driver, path, selector, tmp_path
     assert not errors, errors[0].text
     assert "Traceback" not in driver.find_element(By.TAG_NAME, "body").text
     # The default page's picture, with the pad in use, is test_browser_drag's explore.png.
+    # Offline: every resource the page and its components fetched came from this server.
+    fetched = driver.execute_script(OFFLINE_RESOURCES)
+    foreign = [u for u in fetched if not u.startswith((server, "data:", "blob:", "about:"))]
+    assert not foreign, f"fetched from elsewhere: {foreign}"
     shot = screenshot_dir() / f"{path}.png" if path else tmp_path / "default.png"
     driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000  # a real picture, not a blank page

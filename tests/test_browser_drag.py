@@ -12,12 +12,21 @@ import time
 
 import numpy as np
 import pytest
-from browser import ROOT, chrome, streamlit_server
-from test_browser import screenshot_dir, wait_rendered
+from browser import (
+    ROOT,
+    chrome,
+    mouse,
+    open_pad,
+    pad_state,
+    screenshot_dir,
+    streamlit_server,
+    to_page,
+    until,
+    wait_rendered,
+)
 
 pytestmark = pytest.mark.browser
 
-PAD = "iframe[title='components.drag_pad.drag_pad']"
 MOVES = 120  # pointer moves in the scripted drag
 TARGET = (1.8, 0.6)  # where the drag ends: away from the origin, among the 2s
 
@@ -42,48 +51,6 @@ def keras_model():
     return load_checkpoint(ROOT / "checkpoints" / "mnist-2d").model
 
 
-def _until(fn, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} not met within {timeout} s")
-
-
-def _state(driver) -> dict:
-    """padState with probs as a list; read in one script, so z and probs belong together."""
-    return driver.execute_script(
-        "const s = window.padState;"
-        "return s && Object.assign({}, s, {probs: s.probs ? Array.from(s.probs) : null,"
-        " n: window.padStats.latencies.length});"
-    )
-
-
-def _to_page(driver, frame, z1: float, z2: float) -> tuple[float, float]:
-    """Top-level viewport pixels of latent point (z1, z2): CDP input is not per frame."""
-    driver.switch_to.frame(frame)
-    p = driver.execute_script("return window.padPoint(arguments[0], arguments[1])", z1, z2)
-    driver.switch_to.default_content()
-    r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
-    return r["left"] + p["x"], r["top"] + p["y"]
-
-
-def _mouse(driver, kind: str, xy: tuple[float, float], pressed: bool) -> None:
-    driver.execute_cdp_cmd(
-        "Input.dispatchMouseEvent",
-        {
-            "type": kind,
-            "x": xy[0],
-            "y": xy[1],
-            "button": "left" if pressed or kind == "mouseReleased" else "none",
-            "buttons": 1 if pressed else 0,
-            "clickCount": 1 if kind in ("mousePressed", "mouseReleased") else 0,
-        },
-    )
-
-
 def _shown_point(driver) -> str:
     from selenium.webdriver.common.by import By
 
@@ -101,12 +68,9 @@ def test_drag_decodes_in_the_browser_like_keras(server, driver, keras_model):
 
     from vae import evaluate
 
-    driver.get(f"{server}/")
-    wait_rendered(driver, PAD)
-    frame = driver.find_element(By.CSS_SELECTOR, PAD)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    frame = open_pad(driver, f"{server}/")
     driver.switch_to.frame(frame)
-    start = _until(lambda: (s := _state(driver)) and s["ready"] and s["probs"] and s, what="pad")
+    start = pad_state(driver)
     driver.switch_to.default_content()
     assert start["mode"] == "browser" and start["error"] is None
     assert len(start["probs"]) == 28 * 28 and start["z"] == [0, 0]
@@ -116,14 +80,14 @@ def test_drag_decodes_in_the_browser_like_keras(server, driver, keras_model):
         (TARGET[0] * t + 0.4 * math.sin(math.pi * t), TARGET[1] * t)
         for t in np.linspace(0, 1, MOVES + 1)
     ]
-    _mouse(driver, "mouseMoved", _to_page(driver, frame, 0.0, 0.0), pressed=False)
-    _mouse(driver, "mousePressed", _to_page(driver, frame, 0.0, 0.0), pressed=True)
+    mouse(driver, "mouseMoved", to_page(driver, frame, 0.0, 0.0), pressed=False)
+    mouse(driver, "mousePressed", to_page(driver, frame, 0.0, 0.0), pressed=True)
     for z1, z2 in path[1:]:
-        _mouse(driver, "mouseMoved", _to_page(driver, frame, z1, z2), pressed=True)
-    _mouse(driver, "mouseReleased", _to_page(driver, frame, *TARGET), pressed=False)
+        mouse(driver, "mouseMoved", to_page(driver, frame, z1, z2), pressed=True)
+    mouse(driver, "mouseReleased", to_page(driver, frame, *TARGET), pressed=False)
 
     driver.switch_to.frame(frame)
-    end = _state(driver)
+    end = pad_state(driver)
     stats = driver.execute_script("return window.padStats")
     driver.switch_to.default_content()
     assert end["n"] - start["n"] >= MOVES // 2, "most moves should have decoded and drawn"
@@ -140,34 +104,34 @@ def test_drag_decodes_in_the_browser_like_keras(server, driver, keras_model):
     assert np.abs(probs - want).max() <= 1e-4
 
     # The release reached Python: the page shows the nearest digits at that point.
-    _until(lambda: _shown_point(driver) == f"At z = {_fmt(end['z'])}", what="the details")
+    until(lambda: _shown_point(driver) == f"At z = {_fmt(end['z'])}", what="the details")
     wait_rendered(driver, "[data-testid='stImage'] img")
     captions = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stImageCaption']")
     assert len(captions) == 8 and " · d " in captions[0].text
 
     # Hover previews the decoding under the pointer; leaving the plane restores the marker's.
     driver.switch_to.default_content()
-    _mouse(driver, "mouseMoved", _to_page(driver, frame, -1.0, -1.0), pressed=False)
+    mouse(driver, "mouseMoved", to_page(driver, frame, -1.0, -1.0), pressed=False)
     driver.switch_to.frame(frame)
-    hover = _state(driver)
+    hover = pad_state(driver)
     assert hover["hovering"] and hover["marker"] == end["z"]
     np.testing.assert_allclose(hover["z"], (-1.0, -1.0), atol=0.02)
     driver.switch_to.default_content()
     r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
-    _mouse(driver, "mouseMoved", (r["left"] + 2, r["bottom"] + 40), pressed=False)
+    mouse(driver, "mouseMoved", (r["left"] + 2, r["bottom"] + 40), pressed=False)
     driver.switch_to.frame(frame)
-    back = _state(driver)
+    back = pad_state(driver)
     assert not back["hovering"] and back["z"] == end["z"] and back["probs"] == end["probs"]
 
     # Arrow keys move the marker by 0.05 (Shift: 0.25) once the plane has focus.
     plane = driver.find_element(By.ID, "plane")
     driver.execute_script("arguments[0].focus()", plane)
     plane.send_keys(Keys.ARROW_LEFT, Keys.SHIFT + Keys.ARROW_UP)
-    keyed = _state(driver)
+    keyed = pad_state(driver)
     np.testing.assert_allclose(keyed["marker"], (end["z"][0] - 0.05, end["z"][1] + 0.25), atol=1e-9)
     driver.execute_script("arguments[0].blur()", plane)  # no focus ring in the picture
     driver.switch_to.default_content()
-    _until(lambda: _shown_point(driver) == f"At z = {_fmt(keyed['marker'])}", what="key release")
+    until(lambda: _shown_point(driver) == f"At z = {_fmt(keyed['marker'])}", what="key release")
     wait_rendered(driver, "[data-testid='stImage'] img")
     assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
 
