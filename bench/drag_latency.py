@@ -1,0 +1,221 @@
+"""Drag latency: pointer-to-paint on the Explore page's drag pad, in headless Chromium.
+
+A fresh server and Debian's headless Chromium open the Explore page. Real pointer input
+(CDP ``Input.dispatchMouseEvent``, through Chromium's whole input pipeline, coalescing
+included) drags the marker along a Lissajous curve: ``--moves`` moves (at least 300)
+sent at ``--rate`` per second, faster than the screen's 60 Hz, as a gaming mouse would.
+
+Measured in the page (``window.padStats``, kept by components/drag_pad/frontend/pad.js):
+
+- ``p50_ms`` / ``p95_ms``: from each pointer event's ``timeStamp`` to the end of the
+  image's draw (decode, putImageData, marker and readout);
+- ``fps``: animation frames during the drag in which a new image was drawn, per second
+  (counted by a ``requestAnimationFrame`` loop injected for the run);
+- ``server_roundtrip_ms``: the same update through Streamlit. The page's "Decode on the
+  server" toggle makes the pad send each move to Python, whose fragment decodes the
+  point and sends the image back; the time runs from the pointer event to the arrival
+  of Python's image in the page (median of ``--server-moves`` moves, one at a time).
+
+Prints one JSON line. Targets (issue 4, 2-core machine): p95 <= 16 ms, fps >= 50, and
+the browser >= 10x faster than the server round trip (their medians).
+
+    .venv/bin/python bench/drag_latency.py [--moves 600] [--rate 120] [--server-moves 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browser import (  # noqa: E402
+    PAD,
+    chrome,
+    mouse,
+    open_pad,
+    pad_mapper,
+    pad_state,
+    streamlit_server,
+    until,
+)
+
+# Counts the animation frames in which the pad drew a new image.
+COUNT_FRAMES = """
+window.__frames = [];
+let seen = window.padStats.paints.length;
+function tick(t) {
+  const n = window.padStats.paints.length;
+  if (n !== seen) { window.__frames.push(t); seen = n; }
+  if (!window.__stopFrames) requestAnimationFrame(tick);
+}
+window.__stopFrames = false;
+for (const k of ['latencies', 'paints', 'decodeMs', 'frames']) window.padStats[k].length = 0;
+requestAnimationFrame(tick);
+"""
+
+# Server mode: when Python's image arrives, note the time and the point it shows.
+WATCH_RENDERS = """
+window.__renders = [];
+window.__moves = [];
+window.addEventListener('message', (e) => {
+  const m = e.data;
+  if (m && m.type === 'streamlit:render' && m.args && m.args.server_image)
+    window.__renders.push({t: performance.now(), z: m.args.z_init});
+});
+document.getElementById('plane').addEventListener('pointermove', (e) => {
+  window.__moves.push(e.timeStamp);
+}, true);
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
+
+
+def lissajous(n: int, start: tuple[float, float]) -> list[tuple[float, float]]:
+    """n points from ``start`` over the plane: crosses the prior's bulk and its 2σ ring."""
+    out = []
+    for i in range(1, n + 1):
+        t = i / n
+        out.append(
+            (
+                start[0] * (1 - t) + 2.2 * math.sin(2 * math.pi * 1.5 * t),
+                start[1] * (1 - t) + 1.8 * math.sin(2 * math.pi * 2.5 * t),
+            )
+        )
+    return out
+
+
+def in_frame(driver, frame, script: str, *args):
+    driver.switch_to.frame(frame)
+    try:
+        return driver.execute_script(script, *args)
+    finally:
+        driver.switch_to.default_content()
+
+
+def browser_drag(driver, frame, moves: int, rate: float) -> dict:
+    to_px = pad_mapper(driver, frame)
+    start = tuple(in_frame(driver, frame, "return window.padState.marker"))
+    in_frame(driver, frame, COUNT_FRAMES)
+    path = lissajous(moves, start)
+    interval = 1.0 / rate
+    mouse(driver, "mouseMoved", to_px(*start), pressed=False)
+    mouse(driver, "mousePressed", to_px(*start), pressed=True)
+    t0 = time.perf_counter()
+    for i, z in enumerate(path):
+        mouse(driver, "mouseMoved", to_px(*z), pressed=True)
+        delay = t0 + (i + 1) * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    sent_for = time.perf_counter() - t0
+    mouse(driver, "mouseReleased", to_px(*path[-1]), pressed=False)
+    time.sleep(0.3)  # let the last frames land
+    stats = in_frame(
+        driver,
+        frame,
+        "window.__stopFrames = true;"
+        "return {lat: window.padStats.latencies, dec: window.padStats.decodeMs,"
+        " frames: window.__frames, moves: window.padStats.moves};",
+    )
+    frames = stats["frames"]
+    span = (frames[-1] - frames[0]) / 1000 if len(frames) > 1 else float("nan")
+    lat = stats["lat"]
+    return {
+        "p50_ms": round(statistics.median(lat), 2),
+        "p95_ms": round(percentile(lat, 95), 2),
+        "max_ms": round(max(lat), 2),
+        "fps": round((len(frames) - 1) / span, 1),
+        "decode_p50_ms": round(statistics.median(stats["dec"]), 2),
+        "moves_sent": moves,
+        "events_drawn": len(lat),
+        "send_rate_hz": round(moves / sent_for, 1),
+    }
+
+
+def server_roundtrips(driver, url: str, n: int) -> list[float]:
+    """Turn on "Decode on the server", then time n single moves through Python."""
+    from selenium.webdriver.common.by import By
+
+    toggle = next(
+        t
+        for t in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stCheckbox'] label")
+        if "Decode on the server" in t.text
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+    toggle.click()
+    until(lambda: driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentInfo']"))
+    frame = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+
+    def server_ready():
+        driver.switch_to.frame(frame)
+        try:
+            s = pad_state(driver)
+            return s and s["ready"] and s["mode"] == "server" and s["probs"]
+        finally:
+            driver.switch_to.default_content()
+
+    until(server_ready, what="the pad in server mode")
+    to_px = pad_mapper(driver, frame)
+    in_frame(driver, frame, WATCH_RENDERS)
+    start = tuple(in_frame(driver, frame, "return window.padState.marker"))
+    mouse(driver, "mouseMoved", to_px(*start), pressed=False)
+    mouse(driver, "mousePressed", to_px(*start), pressed=True)
+    time.sleep(1.0)  # the press itself sends a point; let its answer land first
+    times = []
+    for z in lissajous(n, start):
+        before = in_frame(driver, frame, "return window.__renders.length")
+        mouse(driver, "mouseMoved", to_px(*z), pressed=True)
+        sent = in_frame(driver, frame, "return [window.__moves.at(-1), window.padState.sent.z]")
+
+        def answered(sent=sent, before=before):
+            renders = in_frame(driver, frame, "return window.__renders")
+            return next((r for r in renders[before:] if r["z"] == sent[1]), None)
+
+        r = until(answered, timeout=30, what="the server's image")
+        times.append(r["t"] - sent[0])
+        time.sleep(0.15)
+    mouse(driver, "mouseReleased", to_px(*z), pressed=False)
+    return times
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--moves", type=int, default=600, help="pointer moves in the drag (>= 300)")
+    p.add_argument("--rate", type=float, default=120.0, help="pointer moves sent per second")
+    p.add_argument("--server-moves", type=int, default=30)
+    args = p.parse_args()
+    if args.moves < 300:
+        p.error("--moves must be at least 300")
+    driver = chrome()
+    try:
+        with streamlit_server() as url:
+            frame = open_pad(driver, f"{url}/")
+            browser_drag(driver, frame, 60, args.rate)  # warm-up: JIT and caches
+            result = browser_drag(driver, frame, args.moves, args.rate)
+            rt = server_roundtrips(driver, url, args.server_moves)
+    finally:
+        driver.quit()
+    result["server_roundtrip_ms"] = round(statistics.median(rt), 1)
+    result["server_roundtrip_p95_ms"] = round(percentile(rt, 95), 1)
+    result["speedup"] = round(result["server_roundtrip_ms"] / result["p50_ms"], 1)
+    result["targets_met"] = {
+        "p95<=16ms": result["p95_ms"] <= 16,
+        "fps>=50": result["fps"] >= 50,
+        "speedup>=10": result["speedup"] >= 10,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
