@@ -57,15 +57,16 @@ def settings_form(jobs: JobManager) -> None:
             "training would slow every visitor down. Run the app on your own machine to train, "
             "then upload the checkpoint on the **Model** page."
         )
+    # No min_value or max_value on the numbers: Streamlit swaps a value outside them (one
+    # from the URL or a forged message) for the default without a word, which would start
+    # a run nobody asked for. VAEConfig checks every value on submit and names the wrong one.
     with st.form("train_form"):
         a, b, c = st.columns(3)
         with a:
             dataset = st.selectbox(
                 "Data set", DATASETS, format_func=DATASET_NAMES.get, disabled=SHARED
             )
-            latent_dim = st.number_input(
-                "Latent dimension J", min_value=1, value=2, disabled=SHARED
-            )
+            latent_dim = st.number_input("Latent dimension J", value=2, disabled=SHARED)
             decoder = st.radio(
                 "Decoder p(x|z)",
                 DECODERS,
@@ -73,11 +74,10 @@ def settings_form(jobs: JobManager) -> None:
                 disabled=SHARED,
             )
         with b:
-            epochs = st.number_input("Epochs", min_value=1, value=10, disabled=SHARED)
-            batch_size = st.number_input("Batch size", min_value=1, value=128, disabled=SHARED)
+            epochs = st.number_input("Epochs", value=10, disabled=SHARED)
+            batch_size = st.number_input("Batch size", value=128, disabled=SHARED)
             learning_rate = st.number_input(
                 "Learning rate",
-                min_value=0.0,
                 value=1e-3,
                 step=1e-4,
                 format="%.5f",
@@ -94,12 +94,11 @@ def settings_form(jobs: JobManager) -> None:
             )
             beta = st.number_input(
                 "β (weight of the KL term; 1 is the true ELBO)",
-                min_value=0.0,
                 value=1.0,
                 step=0.1,
                 disabled=SHARED,
             )
-            seed = st.number_input("Seed", min_value=0, value=0, disabled=SHARED)
+            seed = st.number_input("Seed", value=0, disabled=SHARED)
         submitted = st.form_submit_button("Start training", type="primary", disabled=SHARED)
     if not submitted or SHARED:
         return

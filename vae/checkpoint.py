@@ -5,6 +5,7 @@ Layout::
     config.json            VAEConfig, validated before anything else is read
     weights.safetensors    model weights (safetensors: a JSON header plus raw tensors)
     optimizer.safetensors  optimizer state, for resuming (optional)
+    optimizer.previous.safetensors  the epoch before's, kept until the new weights land
     history.json           per-epoch train and test terms
     metrics.json           test-set evaluation (optional)
 
@@ -38,6 +39,7 @@ from vae.errors import (
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
+PREVIOUS_OPTIMIZER_FILE = "optimizer.previous.safetensors"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"
 FORMAT_TAG = "vae-latent-explorer"
@@ -202,7 +204,10 @@ def save_checkpoint(
     """Write ``model`` and its records to ``directory``; every file atomically.
 
     The weights go last and carry their epoch, so a process killed between files
-    leaves whole files whose epoch the loader can check against the history.
+    leaves whole files whose epoch the loader can check against the history. The
+    optimizer state that matches the weights on disk is moved aside, not overwritten,
+    until the new weights are in place: a resume after a kill at any moment finds
+    the optimizer state of the weights it loads.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -220,6 +225,8 @@ def save_checkpoint(
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and optimizer.built:
         tensors = {_optimizer_key(v): np.asarray(v.numpy()) for v in optimizer.variables}
+        if (directory / OPTIMIZER_FILE).is_file():
+            os.replace(directory / OPTIMIZER_FILE, directory / PREVIOUS_OPTIMIZER_FILE)
         _save_tensors(directory / OPTIMIZER_FILE, tensors, meta)
     _save_tensors(directory / WEIGHTS_FILE, model_tensors(model), meta)
     return directory
@@ -359,20 +366,31 @@ def _load_history(directory: Path, epoch: int) -> list[dict[str, Any]]:
 
 
 def load_optimizer_state(directory: str | os.PathLike, model) -> bool:
-    """Restore the optimizer's variables for an exact resume; False if none were saved."""
-    path = Path(directory) / OPTIMIZER_FILE
-    if not path.is_file():
+    """Restore the optimizer's variables for an exact resume; False if none were saved.
+
+    Of ``optimizer.safetensors`` and the previous epoch's copy, the one written with
+    the weights on disk is used.
+    """
+    candidates = [Path(directory) / n for n in (OPTIMIZER_FILE, PREVIOUS_OPTIMIZER_FILE)]
+    candidates = [p for p in candidates if p.is_file()]
+    if not candidates:
         return False
-    tensors, meta = _load_tensors(path)
     weights_meta = _read_safetensors_metadata(_header_bytes(Path(directory) / WEIGHTS_FILE))
     weights_epoch = weights_meta.get("epoch")
-    if meta.get("format") != FORMAT_TAG or meta.get("epoch") != weights_epoch:
-        # A crash between the two writes: these moments belong to another epoch.
+    loaded = [_load_tensors(p) for p in candidates]
+    matching = [
+        t for t, m in loaded if m.get("format") == FORMAT_TAG and m.get("epoch") == weights_epoch
+    ]
+    if not matching:
+        # These moments belong to another epoch (a folder written before the previous
+        # epoch's state was kept, or edited by hand): resuming from them is not exact.
+        meta = loaded[0][1]
         raise CheckpointMismatchError(
             f"{OPTIMIZER_FILE} is from epoch {meta.get('epoch')} but the weights are from "
             f"epoch {weights_epoch}; the run was interrupted while saving. Resume cannot "
-            "be exact; start a new run or continue from the weights alone."
+            "be exact; start a new run in another folder."
         )
+    tensors = matching[0]
     optimizer = model.optimizer
     if not optimizer.built:
         optimizer.build(model.trainable_variables)

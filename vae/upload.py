@@ -43,7 +43,7 @@ MEMBER_LIMITS: dict[str, int] = {
 REQUIRED = (checkpoint.CONFIG_FILE, checkpoint.WEIGHTS_FILE)
 # A run folder zipped whole also holds the optimizer state; it is not needed to load
 # the model, so it is skipped unread rather than making the user re-zip the folder.
-SKIPPED = (checkpoint.OPTIMIZER_FILE,)
+SKIPPED = (checkpoint.OPTIMIZER_FILE, checkpoint.PREVIOUS_OPTIMIZER_FILE)
 MAX_MEMBERS = 16  # a checkpoint has at most 5 files and a folder entry
 MAX_KEPT_UPLOADS = 20  # older uploads are pruned so repeated uploads cannot fill the disk
 STAGING_PREFIX = ".incoming-"
