@@ -21,7 +21,7 @@ INVERT_LABELS = {
 
 st.title("Your digit")
 ckpt = state.active()
-key = state.model_key(ckpt)
+key = state.active_key()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -31,7 +31,7 @@ def prepared(data: bytes, invert: str) -> np.ndarray:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def analyse(key: tuple[str, int], image: np.ndarray, _model) -> dict[str, np.ndarray | float]:
+def analyse(key: tuple[str, float], image: np.ndarray, _model) -> dict[str, np.ndarray | float]:
     """The model's view of one digit: input, z_mean, z_log_var, reconstruction, ELBO terms."""
     x = to_model_input(image[None], _model.config.decoder)
     z_mean, z_log_var = evaluate.encode(_model, x)

@@ -20,17 +20,17 @@ DEFAULT_DIGITS = "0, 1, 2, 3, 4"
 
 st.title("Estimators: what the paper's tricks buy")
 ckpt = state.active()
-key = state.model_key(ckpt)
+key = state.active_key()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring gradient variance (once per model)…")
-def gradient_variance(key: tuple[str, int], _model, _x: np.ndarray) -> dict:
+def gradient_variance(key: tuple[str, float], _model, _x: np.ndarray) -> dict:
     return evaluate.gradient_variance(_model, _x[:GV_BATCH], n_repeats=GV_REPEATS, seed=GV_SEED)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing log p(x) for the chosen digits…")
-def elbo_and_log_px(key: tuple[str, int], indices: tuple[int, ...], _model, _x: np.ndarray):
+def elbo_and_log_px(key: tuple[str, float], indices: tuple[int, ...], _model, _x: np.ndarray):
     """(-ELBO [n], -log p(x) [n], how log p(x) was computed) for test images ``indices``."""
     x = _x[list(indices)]
     neg_elbo = evaluate.per_example_terms(_model, x, n_samples=ELBO_SAMPLES, batch_size=MAX_DIGITS)[

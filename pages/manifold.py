@@ -19,7 +19,7 @@ side = ckpt.config.image_shape[0]
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def manifold_png(
-    key: tuple[str, int], n: int, mode: str, span: float, dims: tuple[int, int], _model
+    key: tuple[str, float], n: int, mode: str, span: float, dims: tuple[int, int], _model
 ) -> tuple[bytes, np.ndarray, int]:
     """(PNG bytes of the crisp grid, axis values [n], pixel scale); one batched decode."""
     grid = latent.manifold(_model, n=n, mode=mode, span=span, dims=dims)
@@ -63,7 +63,7 @@ with controls:
             st.stop()
         dims = (d1, d2)
 
-png, axis, scale = manifold_png(state.model_key(ckpt), n, mode, span, dims, ckpt.model)
+png, axis, scale = manifold_png(state.active_key(), n, mode, span, dims, ckpt.model)
 cell = side * scale  # pixels per decoded image in the picture
 
 

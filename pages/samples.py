@@ -14,18 +14,18 @@ GIF_SCALE = 8  # the animation is shown alone, so it can be large on a projector
 st.title("Samples & interpolation")
 ckpt = state.active()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
-key = state.model_key(ckpt)
+key = state.active_key()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def samples_png(key: tuple[str, int], count: int, seed: int, _model) -> bytes:
+def samples_png(key: tuple[str, float], count: int, seed: int, _model) -> bytes:
     """PNG of ``count`` prior draws decoded in one batched call, tiled with 1 px gaps."""
     return images.png_bytes(images.tile(_model.sample(count, seed=seed), pad=1), STRIP_SCALE)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def interpolation(
-    key: tuple[str, int], pair: tuple[int, int], steps: int, method: str, _model, _x: np.ndarray
+    key: tuple[str, float], pair: tuple[int, int], steps: int, method: str, _model, _x: np.ndarray
 ) -> tuple[np.ndarray, bytes, bytes]:
     """(z [steps, J], strip PNG, animated GIF) between test images ``pair``."""
     z, frames = interpolate.interpolation_frames(_model, _x[list(pair)], steps, method)

@@ -150,7 +150,9 @@ def active_encodings() -> tuple[np.ndarray, np.ndarray]:
 
 
 def active_key() -> tuple[str, float]:
-    """(path, stamp) of the active checkpoint: the key for caches of its arrays."""
+    """(path, stamp) of the active checkpoint: the one key for every cache of what its
+    weights compute. Pass the model itself as an ``_underscored`` argument, which
+    st.cache_data does not hash."""
     path = active_path()
     return path, _stamp(path)
 
@@ -160,14 +162,6 @@ def test_terms(path: str, stamp: float) -> dict[str, np.ndarray]:
     """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] of the whole test set (seed 0)."""
     ckpt = _load(path, stamp)
     return evaluate.per_example_terms(ckpt.model, test_inputs(ckpt))
-
-
-def model_key(ckpt: checkpoint.Checkpoint) -> tuple[str, int]:
-    """A cache key for arrays computed from ``ckpt``'s weights: they change with the epoch.
-
-    Pass the model itself as an ``_underscored`` argument, which st.cache_data does not hash.
-    """
-    return str(ckpt.path), ckpt.epoch
 
 
 def training_curves(history: list[dict]):
