@@ -146,3 +146,43 @@ def test_drag_decodes_in_the_browser_like_keras(server, driver, keras_model):
     finally:
         driver.set_window_size(size["width"], size["height"])
     assert shot.stat().st_size > 10_000
+
+
+def test_touch_drag_moves_the_marker_and_the_image(server):
+    """A finger on a touch screen: touch events become pointer events on the plane."""
+    from browser import pad_mapper
+    from selenium.webdriver.common.by import By
+
+    d = chrome(1000, 900)
+    try:
+        d.execute_cdp_cmd(
+            "Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}
+        )
+        frame = open_pad(d, f"{server}/")
+        to_px = pad_mapper(d, frame)
+        d.switch_to.frame(frame)
+        before = pad_state(d)
+        d.switch_to.default_content()
+        scroll_before = d.execute_script("return window.scrollY")
+
+        def touch(kind: str, z: tuple[float, float] | None) -> None:
+            points = [] if z is None else [dict(zip(("x", "y"), to_px(*z), strict=True))]
+            d.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", (0.0, 0.0))
+        path = [(-1.5 * t, 1.2 * t) for t in np.linspace(0.05, 1, 40)]
+        for z in path:
+            touch("touchMove", z)
+        touch("touchEnd", None)
+        d.switch_to.frame(frame)
+        after = pad_state(d)
+        d.switch_to.default_content()
+        np.testing.assert_allclose(after["marker"], path[-1], atol=0.03)
+        assert after["n"] - before["n"] >= 20, "the touch moves should decode and draw"
+        assert np.abs(np.subtract(after["probs"], before["probs"])).max() > 0.2
+        assert after["sent"]["z"] == after["marker"]  # the lift sends the point to Python
+        # touch-action: none: the finger moved the marker, not the page.
+        assert d.execute_script("return window.scrollY") == scroll_before
+        assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+    finally:
+        d.quit()
