@@ -227,3 +227,18 @@ def test_decode_helper_batches_like_one_call(tiny_model: VAE) -> None:
     assert single.shape == (1, 8, 8, 1)
     np.testing.assert_allclose(single[0], expected[3], rtol=1e-5, atol=1e-6)
     assert evaluate.decode(tiny_model, np.zeros((0, 2))).shape == (0, 8, 8, 1)
+
+
+def test_every_call_stays_within_the_decoder_budget(tiny_model, monkeypatch):
+    """The allocator keeps a call's peak for good, so no call may make too many images."""
+    sizes = []
+    batches = evaluate._batches
+    monkeypatch.setattr(
+        evaluate, "_batches", lambda n, size: sizes.append(size) or batches(n, size)
+    )
+    x = np.zeros((30, 8, 8, 1), np.float32)
+    evaluate.iw_log_px(tiny_model, x, k=100, batch_size=100)  # 100 images x K=100 asked
+    evaluate.per_example_terms(tiny_model, x, n_samples=500, batch_size=8)
+    evaluate.decode(tiny_model, np.zeros((3000, tiny_model.config.latent_dim), np.float32))
+    assert evaluate.DECODES_PER_CALL == 1024
+    assert sizes == [10, 2, 1024]
