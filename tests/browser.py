@@ -33,9 +33,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Every page of app.py: (url path, what the page must show once rendered: a CSS selector).
+PAGES = [
+    ("", "iframe[title='components.drag_pad.drag_pad']"),  # the default page: Explore's pad
+    ("model", "[data-testid='stMetric']"),
+    ("train", "[data-testid='stForm']"),
+    ("latent_map", "iframe"),
+    ("manifold", "[data-testid='stPlotlyChart']"),
+    ("samples", "[data-testid='stImage'] img"),
+    ("digit", "[data-testid='stFileUploader']"),
+    ("estimators", "[data-testid='stPlotlyChart']"),
+]
+
+
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free loopback port; yields its URL."""
+    with streamlit_process(env, timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(
+    env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit_server`` that also yields the server's process (its pid, for /proc)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -67,7 +89,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -
             time.sleep(0.2)
         else:
             raise TimeoutError(f"streamlit did not listen on {port} within {timeout} s")
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

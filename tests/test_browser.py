@@ -8,21 +8,9 @@ Screenshots go to ``artifacts/screenshots/`` (ignored by git), or to
 from __future__ import annotations
 
 import pytest
-from browser import chrome, screenshot_dir, streamlit_server, wait_rendered
+from browser import PAGES, chrome, screenshot_dir, streamlit_server, wait_rendered
 
 pytestmark = pytest.mark.browser
-
-# (url path, what the page must show once rendered: a CSS selector)
-PAGES = [
-    ("", "iframe[title='components.drag_pad.drag_pad']"),  # the default page: Explore's pad
-    ("model", "[data-testid='stMetric']"),
-    ("train", "[data-testid='stForm']"),
-    ("latent_map", "iframe"),
-    ("manifold", "[data-testid='stPlotlyChart']"),
-    ("samples", "[data-testid='stImage'] img"),
-    ("digit", "[data-testid='stFileUploader']"),
-    ("estimators", "[data-testid='stPlotlyChart']"),
-]
 
 
 # URLs of everything the page and its same-origin iframes loaded, and the favicon's.
