@@ -1,7 +1,7 @@
 """Shared state for the pages: which model is active, and cached models and arrays.
 
-Models live in ``st.cache_resource`` (shared by every session, never mutated);
-arrays in ``st.cache_data``. ``st.session_state`` holds only small UI state, such
+Models and the test set live in ``st.cache_resource`` (shared by every session,
+read-only); other arrays in ``st.cache_data``. ``st.session_state`` holds only small UI state, such
 as the active checkpoint's path, set only when absent.
 """
 
@@ -119,11 +119,21 @@ def active() -> checkpoint.Checkpoint:
         st.stop()
 
 
-@st.cache_data(show_spinner="Loading the test set…", max_entries=2)
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    a.flags.writeable = False  # shared by every session: a write would be a bug
+    return a
+
+
+# The test set and its model inputs live in st.cache_resource, not st.cache_data: one
+# shared, read-only copy. st.cache_data hands every call its own unpickled copy (31 MB
+# for the float inputs), which cost time on every rerun and, under ten viewers
+# switching pages, hundreds of MB of garbage waiting for the collector.
+@st.cache_resource(show_spinner="Loading the test set…", max_entries=2)
 def test_set(dataset: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """(x_test uint8 [N, 28, 28], y_test [N], class names) of a data set."""
+    """(x_test uint8 [N, 28, 28], y_test [N], class names) of a data set; read-only."""
     ds = load_dataset(dataset)
-    return ds.x_test, ds.y_test, ds.class_names
+    return _read_only(ds.x_test), _read_only(ds.y_test), tuple(ds.class_names)
 
 
 def test_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
@@ -131,10 +141,10 @@ def test_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
     return _inputs(ckpt.config.dataset, ckpt.config.decoder)
 
 
-@st.cache_data(max_entries=4)
+@st.cache_resource(max_entries=4)
 def _inputs(dataset: str, decoder: str) -> np.ndarray:
     x, _, _ = test_set(dataset)
-    return to_model_input(x, decoder)
+    return _read_only(to_model_input(x, decoder))
 
 
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
