@@ -186,3 +186,32 @@ def test_touch_drag_moves_the_marker_and_the_image(server):
         assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
     finally:
         d.quit()
+
+
+PAD_COLOURS = """
+const lum = (r, g, b) => (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+const text = getComputedStyle(document.getElementById('p-val')).color.match(/\\d+/g);
+const dpr = window.devicePixelRatio || 1;
+const base = document.getElementById('base').getContext('2d');
+const px = base.getImageData(60 * dpr, 14 * dpr, 1, 1).data;
+return {text: lum(...text.slice(0, 3).map(Number)), plot: lum(px[0], px[1], px[2]), alpha: px[3]};
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_pad_follows_the_app_theme(theme):
+    """Dark text on a light plot, or light text on a dark one, as the app's theme says."""
+    d = chrome(1200, 900)
+    try:
+        with streamlit_server(env={"STREAMLIT_THEME_BASE": theme}) as url:
+            frame = open_pad(d, f"{url}/")
+            d.switch_to.frame(frame)
+            colours = d.execute_script(PAD_COLOURS)
+            d.switch_to.default_content()
+    finally:
+        d.quit()
+    assert colours["alpha"] == 255, "the plot area is not painted"
+    if theme == "dark":
+        assert colours["text"] > 0.7 and colours["plot"] < 0.3, colours
+    else:
+        assert colours["text"] < 0.3 and colours["plot"] > 0.7, colours
