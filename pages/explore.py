@@ -15,7 +15,6 @@ import streamlit as st
 from components.drag_pad import drag_pad, publish_decoder, publish_points
 from pages import state
 from vae import evaluate, explore, images, latent
-from vae.errors import VAEError
 
 PAD_KEY = "explore.pad"  # the component's key; its value is the browser's last point
 LIVE = "explore.live"  # (model path, [J floats]): the marker, as far as the server knows
@@ -172,21 +171,10 @@ def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
 
 # --- page -----------------------------------------------------------------------------
 st.title("Drag through the latent space")
-ckpt = state.active()
-path, stamp = state.active_key()
-j = ckpt.config.latent_dim
-try:
-    x_test, y_test, names = state.test_set(ckpt.config.dataset)
-    z_mean, z_log_var = state.encodings(path, stamp)
-except VAEError as exc:
-    st.error(f"The test set could not be encoded: {exc} Choose another model on the Model page.")
-    st.stop()
-if j < 2:
-    st.info(
-        "This model has a one-dimensional latent space; the pad needs a plane (J ≥ 2). "
-        "The Manifold and Samples pages work for it; or choose a model with J ≥ 2."
-    )
-    st.stop()
+plane = state.active_plane("the pad")
+ckpt, path, stamp, j = plane.ckpt, plane.path, plane.stamp, plane.ckpt.config.latent_dim
+x_test, y_test, names = plane.x_test, plane.y_test, plane.names
+z_mean, z_log_var = plane.z_mean, plane.z_log_var
 
 decoder_url, problem = _decoder(path, stamp)
 manifold_range = _manifold_range()

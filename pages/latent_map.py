@@ -11,7 +11,6 @@ from plotly.subplots import make_subplots
 from components.latent_map import latent_map, publish_sprite
 from pages import state
 from vae import evaluate, explore, images
-from vae.errors import VAEError
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
 SELECTION = "latent_map.selection"  # list[int]: the selected test indices
@@ -233,21 +232,10 @@ def _details(selected: list[int], recon, z_mean, z_log_var, terms, x_test, y_tes
 
 # --- page -----------------------------------------------------------------------------
 st.title("Latent map")
-ckpt = state.active()
-path, stamp = state.active_key()
-j = ckpt.config.latent_dim
-try:
-    x_test, y_test, names = state.test_set(ckpt.config.dataset)
-    z_mean, z_log_var = state.encodings(path, stamp)
-except VAEError as exc:
-    st.error(f"The test set could not be encoded: {exc} Choose another model on the Model page.")
-    st.stop()
-if j < 2:
-    st.info(
-        "This model has a one-dimensional latent space; the map needs J ≥ 2. "
-        "Train or choose a model with latent dimension 2 or more."
-    )
-    st.stop()
+plane = state.active_plane("the map")
+ckpt, path, stamp, j = plane.ckpt, plane.path, plane.stamp, plane.ckpt.config.latent_dim
+x_test, y_test, names = plane.x_test, plane.y_test, plane.names
+z_mean, z_log_var = plane.z_mean, plane.z_log_var
 
 st.session_state.setdefault(SELECTION, [])
 st.session_state.setdefault(SEEN, None)

@@ -8,6 +8,7 @@ as the active checkpoint's path, set only when absent.
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,45 @@ def active_key() -> tuple[str, float]:
     st.cache_data does not hash."""
     path = active_path()
     return path, _stamp(path)
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The active model with its test set and the test set's codes: what a plane needs."""
+
+    ckpt: checkpoint.Checkpoint
+    path: str
+    stamp: float
+    x_test: np.ndarray  # uint8 [N, H, W], read-only
+    y_test: np.ndarray  # [N], read-only
+    names: tuple[str, ...]
+    z_mean: np.ndarray  # [N, J]
+    z_log_var: np.ndarray  # [N, J]
+
+
+def active_plane(what: str) -> Plane:
+    """The active model's test set and encodings, for a page that draws the latent plane.
+
+    Stops the page with a message if the test set cannot be encoded, or if the model
+    has a single latent dimension; ``what`` names the thing that needs the plane.
+    """
+    ckpt = active()
+    path, stamp = active_key()
+    try:
+        x_test, y_test, names = test_set(ckpt.config.dataset)
+        z_mean, z_log_var = encodings(path, stamp)
+    except VAEError as exc:
+        st.error(
+            f"The test set could not be encoded: {exc} Choose another model on the Model page."
+        )
+        st.stop()
+    if ckpt.config.latent_dim < 2:
+        st.info(
+            f"This model has a one-dimensional latent space; {what} needs a plane (J ≥ 2). "
+            "The Manifold and Samples pages work for it; or choose a model with J ≥ 2."
+        )
+        st.stop()
+    return Plane(ckpt, path, stamp, x_test, y_test, names, z_mean, z_log_var)
 
 
 @st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)

@@ -14,3 +14,26 @@ if "VAE_CACHE_DIR" not in os.environ:
     import tempfile
 
     os.environ["VAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-cache-")
+
+
+# --- browser tests: one app server and one Chromium per test module ------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``streamlit run app.py`` on a free port; its URL."""
+    from browser import streamlit_server
+
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """A headless Debian Chromium, shared by a module's tests."""
+    from browser import chrome
+
+    d = chrome()
+    yield d
+    d.quit()

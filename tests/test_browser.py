@@ -8,7 +8,7 @@ Screenshots go to ``artifacts/screenshots/`` (ignored by git), or to
 from __future__ import annotations
 
 import pytest
-from browser import PAGES, chrome, screenshot_dir, streamlit_server, wait_rendered
+from browser import PAGES, screenshot_dir, wait_rendered
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +25,6 @@ function urls(win) {
 const icon = document.querySelector("link[rel~='icon']");
 return urls(window).concat(icon ? [icon.href] : []);
 """
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def driver():
-    d = chrome()
-    yield d
-    d.quit()
 
 
 @pytest.mark.parametrize(("path", "selector"), PAGES, ids=[p or "default" for p, _ in PAGES])

@@ -32,19 +32,6 @@ TARGET = (1.8, 0.6)  # where the drag ends: away from the origin, among the 2s
 
 
 @pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def driver():
-    d = chrome()
-    yield d
-    d.quit()
-
-
-@pytest.fixture(scope="module")
 def keras_model():
     from vae.checkpoint import load_checkpoint
 
