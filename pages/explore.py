@@ -20,6 +20,7 @@ PAD_KEY = "explore.pad"  # the component's key; its value is the browser's last 
 LIVE = "explore.live"  # (model path, [J floats]): the marker, as far as the server knows
 RELEASED = "explore.released"  # (model path, [J floats]): the point the details describe
 SEEN = "explore.seen"  # seq of the last component value applied
+RESETS = "explore.resets"  # counts "Back to the origin": the pad then moves even onto a z it sent
 ON_SERVER = "explore.on_server"  # toggle: decode on the server, to feel the difference
 NEIGHBOURS = 8
 PAD_HEIGHT = 600  # px: the largest plane; a projector needs a big target
@@ -80,6 +81,7 @@ def _take(value, model: str, j: int) -> bool:
 
 def _to_origin(model: str, j: int) -> None:
     st.session_state[LIVE] = st.session_state[RELEASED] = (model, [0.0] * j)
+    st.session_state[RESETS] = st.session_state.get(RESETS, 0) + 1
 
 
 @st.fragment
@@ -187,6 +189,7 @@ pad_args = {
     "extent": extent,
     "manifold_range": manifold_range,
     "height": PAD_HEIGHT,
+    "reset": st.session_state.get(RESETS, 0),
 }
 
 pad_col, note_col = st.columns([3, 1], gap="medium")

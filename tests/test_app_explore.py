@@ -97,9 +97,11 @@ def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
     at.run()
     assert not at.exception and at.subheader[0].value == "At z = (1.20, −0.80)"
 
+    assert _pad(at)["reset"] == 0
     at.button[0].click().run()  # Back to the origin
     assert at.subheader[0].value == "At z = (0.00, 0.00)"
     assert _pad(at)["z_init"] == [0.0, 0.0]
+    assert _pad(at)["reset"] == 1  # the pad moves even if it once sent (0, 0) itself
 
 
 def test_a_decoder_the_browser_cannot_run_decodes_on_the_server(tmp_path):

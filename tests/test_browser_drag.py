@@ -202,3 +202,30 @@ def test_the_pad_follows_the_app_theme(theme):
         assert colours["text"] > 0.7 and colours["plot"] < 0.3, colours
     else:
         assert colours["text"] < 0.3 and colours["plot"] > 0.7, colours
+
+
+def test_back_to_the_origin_moves_the_marker_even_onto_a_point_it_sent(server, driver):
+    """Python's reset wins over the pad's echo filter: the pad once sent (0, 0) itself."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    frame = open_pad(driver, f"{server}/")
+    driver.switch_to.frame(frame)
+    plane = driver.find_element(By.ID, "plane")
+    driver.execute_script("arguments[0].focus()", plane)
+    plane.send_keys(Keys.HOME)  # the marker is at the origin; Home sends (0, 0)
+    until(lambda: (pad_state(driver)["sent"] or {}).get("z") == [0, 0], what="(0, 0) sent")
+    plane.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    driver.switch_to.default_content()
+    until(lambda: _shown_point(driver) == "At z = (0.20, 0.00)", what="the keyed point")
+
+    button = next(
+        b for b in driver.find_elements(By.CSS_SELECTOR, "button") if b.text == "Back to the origin"
+    )
+    button.click()
+    until(lambda: _shown_point(driver) == "At z = (0.00, 0.00)", what="the details at 0")
+    driver.switch_to.frame(frame)
+    try:
+        until(lambda: pad_state(driver)["marker"] == [0, 0], timeout=10, what="the marker at 0")
+    finally:
+        driver.switch_to.default_content()

@@ -229,6 +229,8 @@ def save_checkpoint(
             os.replace(directory / OPTIMIZER_FILE, directory / PREVIOUS_OPTIMIZER_FILE)
         _save_tensors(directory / OPTIMIZER_FILE, tensors, meta)
     _save_tensors(directory / WEIGHTS_FILE, model_tensors(model), meta)
+    # The new weights landed, so the previous epoch's moments are no longer needed.
+    (directory / PREVIOUS_OPTIMIZER_FILE).unlink(missing_ok=True)
     return directory
 
 

@@ -65,11 +65,17 @@ def decoder_digest(spec: dict[str, Any], weights: bytes) -> str:
 
 
 def write_decoder(decoder: Any, out_dir: str | Path, stem: str = "decoder") -> tuple[Path, Path]:
-    """Write ``<stem>.json`` and ``<stem>.bin`` into out_dir, each atomically.
+    """Export ``decoder`` and write ``<stem>.json`` and ``<stem>.bin`` into out_dir."""
+    return write_export(*export_decoder(decoder), out_dir, stem)
+
+
+def write_export(
+    spec: dict[str, Any], weights: bytes, out_dir: str | Path, stem: str = "decoder"
+) -> tuple[Path, Path]:
+    """Write an export, each file atomically.
 
     The weights go first: a reader that finds the JSON always finds whole weights too.
     """
-    spec, weights = export_decoder(decoder)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, bin_path = out / f"{stem}.json", out / f"{stem}.bin"

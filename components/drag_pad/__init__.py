@@ -56,9 +56,8 @@ def publish_decoder(
     stem = f"models/{export.decoder_digest(spec, weights)}"
     json_path, bin_path = FRONTEND / f"{stem}.json", FRONTEND / f"{stem}.bin"
     if not (json_path.exists() and bin_path.exists()):
-        # write_decoder writes the weights first, so a browser that finds the spec
-        # always finds whole weights too; both are named by this same digest.
-        export.write_decoder(ckpt.model.decoder, json_path.parent, json_path.stem)
+        # Both files are named by this same digest; the weights are written first.
+        export.write_export(spec, weights, json_path.parent, json_path.stem)
     return stem
 
 
@@ -93,6 +92,7 @@ def drag_pad(
     key: str,
     height: int = 560,
     server_image: np.ndarray | None = None,
+    reset: int = 0,
 ) -> dict[str, Any] | None:
     """Draw the pad; returns the last point the browser sent, or None before any.
 
@@ -105,6 +105,8 @@ def drag_pad(
     - ``extent``: ``[x_min, x_max, y_min, y_max]`` of the plane, widened in the
       browser to keep one unit the same length on both axes.
     - ``manifold_range``: ``[lo, hi]`` of the Manifold page's grid, drawn dashed.
+    - ``reset``: a counter; when it changes, the marker moves to ``z_init`` even if the
+      pad once sent that very point (e.g. "Back to the origin" after a drag through 0).
 
     The value is ``{"z": [z1, ..., zJ], "seq": int}`` on release (pointer up, or
     300 ms after the last arrow key); ``seq`` differs on every release, so the page
@@ -121,6 +123,7 @@ def drag_pad(
         class_names=list(class_names),
         palette=list(palette),
         z_init=[float(v) for v in z_init],
+        reset=int(reset),
         extent=[float(v) for v in extent],
         manifold_range=None if manifold_range is None else [float(v) for v in manifold_range],
         height=height,

@@ -65,6 +65,7 @@ let marker = null; // Float64Array [J]: the marker's z
 let markerProbs = null; // copy of the marker's decoding, shown again when the hover ends
 let imageShape = null; // [H, W, C]
 let lastZInit = null;
+let lastReset; // the `reset` counter of the last render
 const recentlySent = []; // JSON of recent z values sent, so their echo does not move the marker
 let view = null; // {x0, x1, y0, y1, left, top, size, scale}
 let dragging = null; // pointerId during a drag
@@ -718,12 +719,14 @@ function ready() {
   frameHeight();
 }
 
-function adoptZInit(zInit) {
+// A z_init the pad itself sent is an echo of a move and leaves the marker alone; a
+// changed `reset` means Python placed the marker on purpose, so it always moves.
+function adoptZInit(zInit, forced) {
   const key = JSON.stringify(zInit);
-  if (key === lastZInit) return false;
+  if (key === lastZInit && !forced) return false;
   lastZInit = key;
-  if (marker && marker.length === zInit.length && recentlySent.includes(key)) return false;
-  if (dragging !== null && marker && marker.length === zInit.length) return false;
+  const sameSize = marker && marker.length === zInit.length;
+  if (!forced && sameSize && (recentlySent.includes(key) || dragging !== null)) return false;
   marker = Float64Array.from(zInit);
   markerProbs = null;
   return true;
@@ -735,7 +738,9 @@ function render(a, th) {
   const newTheme = JSON.stringify(th || {}) !== JSON.stringify(theme);
   theme = th || {};
   if (newTheme) applyTheme();
-  const moved = adoptZInit(a.z_init);
+  const forced = a.reset !== lastReset;
+  lastReset = a.reset;
+  const moved = adoptZInit(a.z_init, forced);
 
   if (a.server_image) {
     imageShape = a.server_image.shape;
