@@ -117,15 +117,9 @@ def prior_contours(
 
 # --- densities on a grid --------------------------------------------------------
 def density_grid(xy: np.ndarray, n: int = 80, min_extent: float = 3.5) -> tuple[np.ndarray, ...]:
-    """Grid axes (xs [n], ys [n]) covering the points and at least the prior's 3σ disc."""
-    xy = np.asarray(xy, np.float64)
-    lo = np.minimum(np.percentile(xy, 0.1, axis=0), -min_extent) if len(xy) else -min_extent
-    hi = np.maximum(np.percentile(xy, 99.9, axis=0), min_extent) if len(xy) else min_extent
-    lo, hi = np.broadcast_to(lo, 2), np.broadcast_to(hi, 2)
-    pad = 0.05 * (hi - lo)
-    return np.linspace(lo[0] - pad[0], hi[0] + pad[0], n), np.linspace(
-        lo[1] - pad[1], hi[1] + pad[1], n
-    )
+    """Grid axes (xs [n], ys [n]) over ``plane_extent``: the points and the prior's 3σ."""
+    x0, x1, y0, y1 = plane_extent(xy, min_extent)
+    return np.linspace(x0, x1, n), np.linspace(y0, y1, n)
 
 
 def prior_density(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
