@@ -57,6 +57,7 @@ window.padState = {
 // --- state ---------------------------------------------------------------------------
 let args = null;
 let theme = {};
+let colors = null; // themeColors() plus derived shades: worked out per theme, not per move
 let decoder = null; // VAEDecoder object in browser mode
 let decoderUrl; // undefined until the first render; null means server mode
 let points = null; // {xy: Float32Array [2N], labels: Uint8Array [N], n}
@@ -168,6 +169,7 @@ function withAlpha(color, alpha) {
 
 function applyTheme() {
   const c = themeColors();
+  colors = Object.assign({ radius: withAlpha(c.text, 0.35) }, c);
   const root = document.documentElement.style;
   root.setProperty("--bg", c.bg);
   root.setProperty("--text", c.text);
@@ -297,7 +299,7 @@ function haloText(ctx, text, x, y, halo) {
 
 function drawBase() {
   if (!view) return;
-  const c = themeColors();
+  const c = colors;
   const dpr = base.width / view.size;
   const ctx = base.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -414,7 +416,7 @@ function drawBase() {
 // --- drawing: markers (every move) ----------------------------------------------------
 function drawOverlay() {
   if (!view) return;
-  const c = themeColors();
+  const c = colors;
   const dpr = overlay.width / view.size;
   const ctx = overlay.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -423,7 +425,7 @@ function drawOverlay() {
   const mx = px(marker[0]);
   const my = py(marker[1]);
   // A faint radius from the prior's mean: |z| is the readout's distance in σ.
-  ctx.strokeStyle = withAlpha(c.text, 0.35);
+  ctx.strokeStyle = c.radius;
   ctx.lineWidth = 1.2;
   ctx.beginPath();
   ctx.moveTo(px(0), py(0));
@@ -481,10 +483,21 @@ function drawImage(probs, shape) {
 }
 
 function readout(z) {
-  z1Val.textContent = fmt2(z[0]);
-  z2Val.textContent = fmt2(z[1]);
-  pVal.innerHTML = fmtDensity(priorDensity(z));
-  rVal.innerHTML = Math.sqrt(normSq(z)).toFixed(2) + '<span class="u">prior σ</span>';
+  setText(z1Val, fmt2(z[0]));
+  setText(z2Val, fmt2(z[1]));
+  const p = fmtDensity(priorDensity(z));
+  if (p !== lastDensity) {
+    pVal.innerHTML = p; // may hold a <sup>; rebuilt only when the figure changes
+    lastDensity = p;
+  }
+  setText(rVal, Math.sqrt(normSq(z)).toFixed(2));
+}
+
+let lastDensity = null;
+
+// Runs on every pointer move: touch the DOM only when the text really changes.
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function record(list, v) {
@@ -511,17 +524,24 @@ function show(z, eventTime, preview) {
     drawImage(probs, imageShape);
     st.z = Array.from(z);
     st.probs = probs;
-    if (!preview) markerProbs = Float32Array.from(probs);
+    if (!preview) {
+      // decode() reuses its output, so the marker's image is kept in a buffer of its own.
+      if (markerProbs && markerProbs.length === probs.length) markerProbs.set(probs);
+      else markerProbs = Float32Array.from(probs);
+    }
     // Smoothed, so the status line does not flicker between 4.1 and 5.3.
     lastDecodeMs = lastDecodeMs === null ? decodeMs : 0.9 * lastDecodeMs + 0.1 * decodeMs;
   }
   st.marker = Array.from(marker);
   st.hovering = !!preview;
-  imageCap.textContent = preview
-    ? "preview at the pointer: click to place"
-    : decoder
-      ? "decoded at the marker"
-      : "decoded on the server at the marker";
+  setText(
+    imageCap,
+    preview
+      ? "preview at the pointer: click to place"
+      : decoder
+        ? "decoded at the marker"
+        : "decoded on the server at the marker",
+  );
   imageCap.classList.toggle("preview", !!preview);
   readout(z);
   drawOverlay();
@@ -568,9 +588,9 @@ function status() {
       : "";
   if (decoder) {
     const ms = lastDecodeMs === null ? "" : " · " + lastDecodeMs.toFixed(1) + " ms a frame";
-    statusEl.textContent = "Decoding in your browser" + ms + "." + held;
+    setText(statusEl, "Decoding in your browser" + ms + "." + held);
   } else if (decoderUrl === null) {
-    statusEl.textContent = "Decoding on the server: each move costs a round trip." + held;
+    setText(statusEl, "Decoding on the server: each move costs a round trip." + held);
   }
 }
 
@@ -737,7 +757,7 @@ function render(a, th) {
   args = a;
   const newTheme = JSON.stringify(th || {}) !== JSON.stringify(theme);
   theme = th || {};
-  if (newTheme) applyTheme();
+  if (newTheme || colors === null) applyTheme();
   const forced = a.reset !== lastReset;
   lastReset = a.reset;
   const moved = adoptZInit(a.z_init, forced);
