@@ -12,7 +12,7 @@ st.navigation(
         "Explore": [
             # The default page: what a visitor should try first.
             st.Page(
-                "pages/explore.py",
+                "pages/drag_pad.py",
                 title="Drag pad",
                 icon=":material/pan_tool_alt:",
                 default=True,

@@ -66,7 +66,7 @@ from browser import (  # noqa: E402
 SETTLE = 0.5  # s a page must stay rendered and idle; not part of its time
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 SELECTOR = dict(PAGES)
-NAMES = {path: path or "explore" for path, _ in PAGES}
+NAMES = {path: path or "drag_pad" for path, _ in PAGES}
 
 # A page opened by its URL (not by the sidebar) first asks /<page>/_stcore/health and
 # host-config, gets 404 and retries at /: Streamlit's frontend guessing its base path,
@@ -411,13 +411,13 @@ def run(
                     idle_priority(drivers[-1])
             crowd = [Session(i, d, url, probe.titles, errors) for i, d in enumerate(drivers[1:])]
 
-            def open_explore(s: Session) -> None:
+            def open_drag_pad(s: Session) -> None:
                 s.driver.get(f"{url}/")
                 rendered(s, "", time.monotonic())
                 pad_ready(s)
                 s.driver.get_log("browser")  # start-up messages are not the load's
 
-            join(in_threads(crowd, open_explore), 240)
+            join(in_threads(crowd, open_drag_pad), 240)
             if errors:
                 raise RuntimeError(f"the sessions did not open Explore: {errors}")
             log(f"{sessions} sessions on Explore")

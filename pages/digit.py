@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state
+from ui import state
 from vae import digit, evaluate, images
 from vae.data import to_model_input
 

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state
+from ui import state
 from vae import evaluate
 
 GV_BATCH = 100  # the first 100 test images: one fixed minibatch for both estimators

@@ -9,8 +9,8 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
-from pages import state
-from vae import evaluate, explore, images
+from ui import state
+from vae import evaluate, images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
 SELECTION = "latent_map.selection"  # list[int]: the selected test indices
@@ -22,15 +22,15 @@ PALETTE = state.CLASS_PALETTE
 
 
 @st.cache_data(show_spinner="Drawing the thumbnails…", max_entries=2)
-def _sprite(dataset: str) -> tuple[str, explore.SpriteLayout]:
+def _sprite(dataset: str) -> tuple[str, sprite.SpriteLayout]:
     x_test, _, _ = state.test_set(dataset)
     return publish_sprite(x_test)
 
 
 @st.cache_data(max_entries=16)
-def _plane(path: str, stamp: float, dims: tuple[int, int] | str) -> explore.Projection:
+def _plane(path: str, stamp: float, dims: tuple[int, int] | str) -> latent_plane.Projection:
     z_mean, _ = state.encodings(path, stamp)
-    return explore.project(z_mean, dims)
+    return latent_plane.project(z_mean, dims)
 
 
 # The class traces are the heavy part of the figure and never change for a plane, so
@@ -61,9 +61,9 @@ def _densities(path: str, stamp: float, dims: tuple[int, int] | str) -> tuple[np
     """(xs, ys, q(z), p(z)) on one grid in the drawn plane."""
     z_mean, z_log_var = state.encodings(path, stamp)
     proj = _plane(path, stamp, dims)
-    xs, ys = explore.density_grid(proj.apply(z_mean))
-    q = explore.aggregate_posterior_density(z_mean, z_log_var, xs, ys, proj)
-    return xs, ys, q, explore.prior_density(xs, ys)
+    xs, ys = latent_plane.density_grid(proj.apply(z_mean))
+    q = latent_plane.aggregate_posterior_density(z_mean, z_log_var, xs, ys, proj)
+    return xs, ys, q, latent_plane.prior_density(xs, ys)
 
 
 @st.cache_data(max_entries=64)
@@ -90,7 +90,7 @@ def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", group: str
 
 
 def _overlays(
-    proj: explore.Projection,
+    proj: latent_plane.Projection,
     z_mean: np.ndarray,
     z_log_var: np.ndarray,
     selected: list[int],
@@ -99,7 +99,7 @@ def _overlays(
 ) -> list[dict]:
     traces: list[dict] = []
     if show["prior"]:
-        for r, circle in explore.prior_contours():
+        for r, circle in latent_plane.prior_contours():
             traces.append(_line(circle, f"prior {r:g}σ", "theme:text", "dot", "prior"))
     if density is not None:
         xs, ys, q, _ = density
@@ -126,7 +126,7 @@ def _overlays(
             shown = sel[:ELLIPSES]
             covs = proj.covariances(z_log_var[shown])
             for k in (1, 2):
-                curve = explore.ellipses(xy[: len(shown)], covs, k)
+                curve = latent_plane.ellipses(xy[: len(shown)], covs, k)
                 dash = "solid" if k == 1 else "dash"
                 traces.append(_line(curve, f"q(z|x) {k}σ", "theme:primary", dash, "posterior"))
         traces.append(

@@ -8,8 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state
-from vae import images, latent
+from ui import state
+from vae import images, manifold
 
 st.title("The learned manifold")
 ckpt = state.active()
@@ -22,17 +22,17 @@ def manifold_png(
     key: tuple[str, float], n: int, mode: str, span: float, dims: tuple[int, int], _model
 ) -> tuple[bytes, np.ndarray, int]:
     """(PNG bytes of the crisp grid, axis values [n], pixel scale); one batched decode."""
-    grid = latent.manifold(_model, n=n, mode=mode, span=span, dims=dims)
-    scale = latent.picture_scale(n, side)
-    picture = latent.grid_picture(grid)
-    return images.png_bytes(picture, scale=scale), latent.grid_axis(n, mode, span), scale
+    grid = manifold.manifold(_model, n=n, mode=mode, span=span, dims=dims)
+    scale = manifold.picture_scale(n, side)
+    picture = manifold.grid_picture(grid)
+    return images.png_bytes(picture, scale=scale), manifold.grid_axis(n, mode, span), scale
 
 
 controls, view = st.columns([1, 3], gap="large")
 with controls:
     mode = st.radio(
         "Grid",
-        latent.GRID_MODES,
+        manifold.GRID_MODES,
         format_func={"prior": "Equal prior mass (inverse CDF)", "linear": "Linear"}.get,
         key="manifold_mode",
         help="Equal prior mass is the paper's Fig. 4: each cell holds the same share of "

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from pages import state
+from ui import state
 from vae import jobs, upload
 from vae.errors import VAEError
 

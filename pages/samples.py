@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import state
-from vae import images, interpolate, latent
+from ui import state
+from vae import images, interpolate
 
 STRIP_SCALE = 3  # enlargement of the sample grid and the strip, crisp pixels
 GIF_SCALE = 8  # the animation is shown alone, so it can be large on a projector
@@ -69,7 +69,7 @@ with path_tab:
     steps = c4.slider("Steps", 3, 20, 10, key="interp_steps")
     method = st.radio(
         "Path",
-        latent.INTERPOLATIONS,
+        interpolate.INTERPOLATIONS,
         format_func={"linear": "Straight line", "spherical": "Spherical (slerp)"}.get,
         horizontal=True,
         key="interp_method",

@@ -8,7 +8,7 @@ import uuid
 
 import streamlit as st
 
-from pages import state
+from ui import state
 from vae.config import ESTIMATORS, VAEConfig
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import state
+from ui import state
 from vae import checkpoint, evaluate
 from vae.data import to_model_input
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import write_mnist_npz
 from streamlit.testing.v1 import AppTest
 
-from pages import state
+from ui import state
 from vae import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]

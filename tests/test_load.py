@@ -55,7 +55,7 @@ def test_the_server_does_no_work_per_pointer_move(result):
 
 @pytest.mark.parametrize(
     "page",
-    ["explore", "model", "train", "latent_map", "manifold", "samples", "digit", "estimators"],
+    ["drag_pad", "model", "train", "latent_map", "manifold", "samples", "digit", "estimators"],
 )
 def test_every_page_answers_in_its_usual_time(result, page):
     p = result["pages"][page]

@@ -94,8 +94,8 @@ from helpers import perturb_weights, tiny_config, weights_of, write_mnist_npz
 from PIL import ImageFile
 from safetensors.numpy import load, load_file, save_file
 
-from pages import state
 from tests.app_pages import MediaRecorder, copy_default, open_page, page_images
+from ui import state
 from vae import checkpoint, data, digit, upload
 from vae.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
 from vae.digit import ImageError, prepare_digit

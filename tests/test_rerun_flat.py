@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from pages import state
 from tests.app_pages import copy_default, open_page
+from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 30  # one-time lazy imports and cache fills settle within about 25 reruns

@@ -19,9 +19,9 @@ import numpy as np
 import plotly
 import streamlit.components.v1 as components
 
-from vae import explore
+from vae import sprite
 from vae.checkpoint import write_bytes_atomic
-from vae.explore import SpriteLayout
+from vae.sprite import SpriteLayout
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -52,8 +52,8 @@ def publish_sprite(x_uint8: np.ndarray, cols: int = 100) -> tuple[str, SpriteLay
     name = f"sprites/{digest}.png"
     target = FRONTEND / name
     if target.exists():
-        return name, explore.sprite_layout(*x.shape[:3], cols=cols)
-    png, layout = explore.thumbnail_sprite(x, cols)
+        return name, sprite.sprite_layout(*x.shape[:3], cols=cols)
+    png, layout = sprite.thumbnail_sprite(x, cols)
     target.parent.mkdir(exist_ok=True)
     write_bytes_atomic(target, png)
     return name, layout

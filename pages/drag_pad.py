@@ -13,15 +13,15 @@ import numpy as np
 import streamlit as st
 
 from components.drag_pad import drag_pad, publish_decoder, publish_points
-from pages import state
-from vae import evaluate, explore, images, latent
+from ui import state
+from vae import evaluate, images, latent_plane, manifold
 
-PAD_KEY = "explore.pad"  # the component's key; its value is the browser's last point
-LIVE = "explore.live"  # (model path, [J floats]): the marker, as far as the server knows
-RELEASED = "explore.released"  # (model path, [J floats]): the point the details describe
-SEEN = "explore.seen"  # seq of the last component value applied
-RESETS = "explore.resets"  # counts "Back to the origin": the pad then moves even onto a z it sent
-ON_SERVER = "explore.on_server"  # toggle: decode on the server, to feel the difference
+PAD_KEY = "drag_pad.pad"  # the component's key; its value is the browser's last point
+LIVE = "drag_pad.live"  # (model path, [J floats]): the marker, as far as the server knows
+RELEASED = "drag_pad.released"  # (model path, [J floats]): the point the details describe
+SEEN = "drag_pad.seen"  # seq of the last component value applied
+RESETS = "drag_pad.resets"  # counts "Back to the origin": the pad then moves even onto a z it sent
+ON_SERVER = "drag_pad.on_server"  # toggle: decode on the server, to feel the difference
 NEIGHBOURS = 8
 PAD_HEIGHT = 600  # px: the largest plane; a projector needs a big target
 THUMB_SCALE = 4  # 28 px -> 112 px neighbours
@@ -41,12 +41,12 @@ def _points(path: str, stamp: float, reach: float) -> tuple[str, list[float]]:
     z_mean, _ = state.encodings(path, stamp)
     _, y_test, _ = state.test_set(state.load(path).config.dataset)
     xy = z_mean[:, :2]
-    return publish_points(xy, y_test), explore.plane_extent(xy, min_extent=max(3.5, reach))
+    return publish_points(xy, y_test), latent_plane.plane_extent(xy, min_extent=max(3.5, reach))
 
 
 def _manifold_range() -> list[float]:
     """[lo, hi] of the Manifold page's grid: its current settings, or its defaults."""
-    axis = latent.grid_axis(
+    axis = manifold.grid_axis(
         int(st.session_state.get("manifold_n", 20)),
         st.session_state.get("manifold_mode", "prior"),
         float(st.session_state.get("manifold_span", 3.0)),
@@ -104,7 +104,7 @@ def _ratio(log_ratio: float) -> str:
 
 
 def how_to_read(j: int) -> None:
-    inside = [explore.prior_mass_within(r, j) for r in (1, 2, 3)]
+    inside = [latent_plane.prior_mass_within(r, j) for r in (1, 2, 3)]
     st.markdown("#### How to read this")
     st.markdown(
         f"""
@@ -128,7 +128,7 @@ def how_to_read(j: int) -> None:
 
 def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
     """The figures at z and its nearest test digits: what needs the server."""
-    s = explore.describe_point(np.asarray(z), z_mean, z_log_var, k=NEIGHBOURS)
+    s = latent_plane.describe_point(np.asarray(z), z_mean, z_log_var, k=NEIGHBOURS)
     shown = ", ".join(_fmt(v) for v in z[:4]) + (", …" if len(z) > 4 else "")
     st.subheader(f"At z = ({shown})")
     c1, c2, c3, c4 = st.columns(4)

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from tests.app_pages import ROOT, copy_default, open_page
-from vae import evaluate, explore
+from vae import evaluate, latent_plane
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.model import build_vae
 
-PAD_KEY = "explore.pad"  # the component's key in pages/explore.py
+PAD_KEY = "drag_pad.pad"  # the component's key in pages/drag_pad.py
 FRONTEND = ROOT / "components" / "drag_pad" / "frontend"
 
 
@@ -49,7 +49,7 @@ def _captions(at) -> list[str]:
 
 
 def test_pad_gets_the_decoder_and_points_as_files(checkpoint, encodings, mnist):
-    at = open_page("explore", checkpoint)
+    at = open_page("drag_pad", checkpoint)
     assert at.title[0].value == "Drag through the latent space"
     args = _pad(at)
     spec = json.loads((FRONTEND / f"{args['decoder_url']}.json").read_text())
@@ -74,13 +74,13 @@ def test_pad_gets_the_decoder_and_points_as_files(checkpoint, encodings, mnist):
 
 
 def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
-    at = open_page("explore", checkpoint)
+    at = open_page("drag_pad", checkpoint)
     z = [1.2, -0.8]
     at.session_state[PAD_KEY] = {"z": z, "seq": 7}  # what the browser sends on release
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "At z = (1.20, −0.80)"
-    want = explore.describe_point(np.array(z), *encodings, k=8)
+    want = latent_plane.describe_point(np.array(z), *encodings, k=8)
     got = _metrics(at)
     assert float(got["log p(z)"]) == pytest.approx(want.log_prior, abs=5e-3)
     assert got["Prior mass closer to 0"] == f"{1 - np.exp(-0.5 * (1.44 + 0.64)):.1%}"
@@ -108,7 +108,7 @@ def test_a_decoder_the_browser_cannot_run_decodes_on_the_server(tmp_path):
     # bfloat16 layers would not match Keras to 1e-4 in JavaScript: the exporter refuses them.
     model = build_vae(VAEConfig(precision="mixed_bfloat16", seed=1))
     save_checkpoint(tmp_path / "bf16", model, epoch=0, include_optimizer=False)
-    at = open_page("explore", tmp_path / "bf16")
+    at = open_page("drag_pad", tmp_path / "bf16")
     (warning,) = at.warning
     assert warning.value.startswith("Decoding on the server")
     assert "bfloat16" in warning.value and "round trip" in warning.value
@@ -137,7 +137,7 @@ def test_a_decoder_the_browser_cannot_run_decodes_on_the_server(tmp_path):
 
 def test_more_latent_dimensions_hold_the_others_fixed_and_one_is_refused(tmp_path):
     save_checkpoint(tmp_path / "j4", build_vae(VAEConfig(latent_dim=4, seed=2)), epoch=0)
-    at = open_page("explore", tmp_path / "j4")
+    at = open_page("drag_pad", tmp_path / "j4")
     args = _pad(at)
     assert args["z_init"] == [0.0] * 4 and args["decoder_url"]
     assert any("J = 4" in c.value and "holds" in c.value for c in at.caption)
@@ -146,12 +146,12 @@ def test_more_latent_dimensions_hold_the_others_fixed_and_one_is_refused(tmp_pat
     assert at.subheader[0].value == "At z = (1.00, 0.50, 0.00, 0.00)"
 
     save_checkpoint(tmp_path / "j1", build_vae(VAEConfig(latent_dim=1, seed=2)), epoch=0)
-    at = open_page("explore", tmp_path / "j1")
+    at = open_page("drag_pad", tmp_path / "j1")
     assert "one-dimensional" in at.info[0].value and not at.get("component_instance")
 
 
 def test_decode_on_the_server_toggle_switches_the_pad_to_round_trips(checkpoint):
-    at = open_page("explore", checkpoint)
+    at = open_page("drag_pad", checkpoint)
     assert _pad(at)["decoder_url"] and _pad(at)["server_image"] is None
     (toggle,) = [t for t in at.toggle if t.label == "Decode on the server"]
     toggle.set_value(True).run()

@@ -1,0 +1,1 @@
+"""What the pages share: the active model, cached models and arrays, page state."""
