@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vae.atomic import clean_temporaries, write_bytes_atomic, write_json_atomic
 from vae.config import VAEConfig
 from vae.errors import (
     CheckpointMismatchError,
@@ -43,7 +43,6 @@ PREVIOUS_OPTIMIZER_FILE = "optimizer.previous.safetensors"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"
 FORMAT_TAG = "vae-latent-explorer"
-TMP_MARK = ".tmp-"
 
 # Far above what a 2-D model needs (about 0.3 MB) and far below what hurts a server.
 MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
@@ -69,47 +68,6 @@ class Checkpoint:
     history: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     epoch: int = 0
-
-
-# --- atomic writes -----------------------------------------------------------
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}{TMP_MARK}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default)
-    write_bytes_atomic(path, (text + "\n").encode())
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-
-def clean_temporaries(directory: str | os.PathLike) -> list[Path]:
-    """Remove leftovers of writes that a killed process never finished."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    removed = []
-    for p in directory.iterdir():
-        if TMP_MARK in p.name and p.is_file():
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
 
 
 # --- tensors <-> safetensors ----------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vae.checkpoint import write_bytes_atomic, write_json_atomic
+from vae.atomic import write_bytes_atomic, write_json_atomic
 from vae.errors import UnsupportedArchitectureError
 
 FORMAT = "vae-decoder/1"

@@ -42,6 +42,6 @@ def png_bytes(picture: np.ndarray, scale: int = 1) -> bytes:
 
 
 def save_png(picture: np.ndarray, path: str | os.PathLike, scale: int = 2) -> None:
-    from vae.checkpoint import write_bytes_atomic
+    from vae.atomic import write_bytes_atomic
 
     write_bytes_atomic(path, png_bytes(picture, scale))

@@ -27,7 +27,7 @@ import numpy as np
 import streamlit.components.v1 as components
 
 from vae import export
-from vae.checkpoint import write_bytes_atomic
+from vae.atomic import write_bytes_atomic
 from vae.errors import UnsupportedArchitectureError
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"

@@ -20,7 +20,7 @@ import plotly
 import streamlit.components.v1 as components
 
 from vae import sprite
-from vae.checkpoint import write_bytes_atomic
+from vae.atomic import write_bytes_atomic
 from vae.sprite import SpriteLayout
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
