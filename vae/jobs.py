@@ -5,16 +5,13 @@ session. ``start`` runs ``vae.train.train`` in a daemon thread, so the sessions'
 script threads never wait on it; a second start while a job runs is refused with a
 ``TrainingBusyError`` that says who started the running job and when. Every job
 writes to a fresh ``<runs>/<timestamp>-<dataset>-j<J>-<shortid>/`` folder, locked
-by train's ``RunDirLock``. Sessions read a job through ``snapshot()``, an immutable
+by ``vae.run_folder.RunDirLock``. Sessions read a job through ``snapshot()``, an immutable
 copy taken under a lock, and stop it with ``cancel()``, which train polls after
 every batch and which keeps the last finished epoch.
-
-``list_runs`` lists the checkpoints under the runs folder for the Model page.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -302,70 +299,3 @@ class JobManager:
         done = [k for k, j in self._jobs.items() if not j.alive]
         for k in done[: max(0, len(done) - KEEP_JOBS)]:
             del self._jobs[k]
-
-
-# --- runs trained earlier ------------------------------------------------------
-@dataclass(frozen=True)
-class RunInfo:
-    """A checkpoint folder under the runs folder, described from its JSON files only."""
-
-    path: Path
-    modified: float  # mtime of the weights
-    epochs: int  # finished epochs recorded in history.json
-    test_neg_elbo: float | None  # from metrics.json, else the last epoch's test -ELBO
-    dataset: str | None
-    latent_dim: int | None
-
-    @property
-    def label(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
-        score = f"−ELBO {self.test_neg_elbo:.2f}" if self.test_neg_elbo is not None else "no score"
-        what = f"{self.dataset}, J = {self.latent_dim}" if self.dataset else "unreadable config"
-        return f"{self.path.name} · {what} · {self.epochs} epochs · {score} · {when}"
-
-
-def list_runs(runs_dir: str | os.PathLike, limit: int = 50) -> list[RunInfo]:
-    """Checkpoint folders in ``runs_dir`` and ``runs_dir/uploads``, newest first.
-
-    Reads only the small JSON files, so listing stays fast; loading happens on choice.
-    """
-    runs = Path(runs_dir)
-    found: list[RunInfo] = []
-    for parent in (runs, runs / "uploads"):
-        if not parent.is_dir():
-            continue
-        for p in parent.iterdir():
-            weights = p / checkpoint.WEIGHTS_FILE
-            if p.name.startswith(".") or not p.is_dir() or not weights.is_file():
-                continue
-            found.append(_describe_run(p, weights.stat().st_mtime))
-    found.sort(key=lambda r: r.modified, reverse=True)
-    return found[:limit]
-
-
-def _describe_run(path: Path, modified: float) -> RunInfo:
-    history = _small_json(path / checkpoint.HISTORY_FILE)
-    metrics = _small_json(path / checkpoint.METRICS_FILE)
-    config = _small_json(path / checkpoint.CONFIG_FILE)
-    history = history if isinstance(history, list) else []
-    score = metrics.get("neg_elbo") if isinstance(metrics, dict) else None
-    if score is None and history and isinstance(history[-1], dict):
-        score = (history[-1].get("test") or {}).get("neg_elbo")
-    config = config if isinstance(config, dict) else {}
-    return RunInfo(
-        path=path,
-        modified=modified,
-        epochs=len(history),
-        test_neg_elbo=float(score) if isinstance(score, int | float) else None,
-        dataset=config.get("dataset") if isinstance(config.get("dataset"), str) else None,
-        latent_dim=config.get("latent_dim") if isinstance(config.get("latent_dim"), int) else None,
-    )
-
-
-def _small_json(path: Path) -> Any:
-    try:
-        if path.stat().st_size > checkpoint.MAX_JSON_BYTES:
-            return None
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
