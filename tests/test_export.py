@@ -142,10 +142,24 @@ def page():
     from browser import chrome
 
     driver = chrome(800, 600)
-    driver.get("data:text/html,<!doctype html><title>decoder parity</title>")
-    driver.execute_script(DECODER_JS.read_text())
-    yield driver
-    driver.quit()
+    try:
+        driver.get("data:text/html,<!doctype html><title>decoder parity</title>")
+        # decoder.js is an ES module: import the shipped file's text from a blob URL.
+        loaded = driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const url = URL.createObjectURL(new Blob([arguments[0]], {type: "text/javascript"}));
+            import(url).then(
+              (m) => { window.VAEDecoder = m; done("loaded"); },
+              (e) => done(String(e)),
+            );
+            """,
+            DECODER_JS.read_text(),
+        )
+        assert loaded == "loaded", f"decoder.js did not load as a module: {loaded}"
+        yield driver
+    finally:
+        driver.quit()
 
 
 def _browser_decode(driver, decoder: keras.Model, z: np.ndarray) -> np.ndarray:

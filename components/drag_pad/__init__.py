@@ -1,8 +1,9 @@
 """The drag pad: drag a point through the latent plane; the browser decodes it live.
 
 A Streamlit v1 custom component without a build step, like ``latent_map``:
-``frontend/`` holds a static ``index.html``, ``pad.js`` and the lead's ``decoder.js``,
-and the Streamlit component protocol (API version 1) is spoken with postMessage.
+``frontend/`` holds a static ``index.html`` and ES modules (``pad.js`` wires the rest;
+``decoder.js`` runs the exported decoder), and the Streamlit component protocol (API
+version 1) is spoken with postMessage.
 Why v1 and not components v2: v2 serves files only from an ``asset_dir`` declared
 in the ``pyproject.toml`` of an installed package, and this app is a folder, not a
 package. The pad must fetch the exported decoder and the 10,000 test encodings as

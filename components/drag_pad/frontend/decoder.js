@@ -10,196 +10,192 @@
 // a Dense kernel is [in, out], a Conv2DTranspose kernel is [kh, kw, out, in].
 // Intermediate values are float64 (JavaScript's own numbers): the sums then round
 // less than TensorFlow's float32 and stay well inside the 1e-4 parity budget.
-(function (root) {
-  "use strict";
+//
+// An ES module: the pad imports it, and so does the parity test in tests/test_export.py.
+export const FORMAT = "vae-decoder/1";
 
-  const FORMAT = "vae-decoder/1";
+const sigmoid = (v) => 1 / (1 + Math.exp(-v));
 
-  function tensor(weights, ref) {
-    const n = ref.shape.reduce((a, b) => a * b, 1);
-    if (ref.offset + n > weights.length) throw new Error("decoder weights are truncated");
-    return weights.subarray(ref.offset, ref.offset + n);
+function tensor(weights, ref) {
+  const n = ref.shape.reduce((a, b) => a * b, 1);
+  if (ref.offset + n > weights.length) throw new Error("decoder weights are truncated");
+  return weights.subarray(ref.offset, ref.offset + n);
+}
+
+function activate(buf, name) {
+  if (name === "relu") {
+    for (let i = 0; i < buf.length; i++) if (buf[i] < 0) buf[i] = 0;
+  } else if (name === "sigmoid") {
+    for (let i = 0; i < buf.length; i++) buf[i] = sigmoid(buf[i]);
+  } else if (name !== "linear") {
+    throw new Error("unsupported activation " + name);
   }
+}
 
-  function activate(buf, name) {
-    if (name === "relu") {
-      for (let i = 0; i < buf.length; i++) if (buf[i] < 0) buf[i] = 0;
-    } else if (name === "sigmoid") {
-      for (let i = 0; i < buf.length; i++) buf[i] = 1 / (1 + Math.exp(-buf[i]));
-    } else if (name !== "linear") {
-      throw new Error("unsupported activation " + name);
-    }
+function denseLayer(spec, weights, inShape) {
+  const nIn = inShape.reduce((a, b) => a * b, 1);
+  const units = spec.units;
+  const kernel = tensor(weights, spec.kernel);
+  const bias = spec.bias ? tensor(weights, spec.bias) : null;
+  if (spec.kernel.shape[0] !== nIn || spec.kernel.shape[1] !== units) {
+    throw new Error("dense layer " + spec.name + " does not fit its input");
   }
+  const out = new Float64Array(units);
+  return {
+    shape: [units],
+    run(x) {
+      for (let o = 0; o < units; o++) out[o] = bias ? bias[o] : 0;
+      for (let i = 0; i < nIn; i++) {
+        const v = x[i];
+        if (v === 0) continue;
+        const row = i * units;
+        for (let o = 0; o < units; o++) out[o] += v * kernel[row + o];
+      }
+      activate(out, spec.activation);
+      return out;
+    },
+  };
+}
 
-  function denseLayer(spec, weights, inShape) {
-    const nIn = inShape.reduce((a, b) => a * b, 1);
-    const units = spec.units;
-    const kernel = tensor(weights, spec.kernel);
-    const bias = spec.bias ? tensor(weights, spec.bias) : null;
-    if (spec.kernel.shape[0] !== nIn || spec.kernel.shape[1] !== units) {
-      throw new Error("dense layer " + spec.name + " does not fit its input");
-    }
-    const out = new Float64Array(units);
-    return {
-      shape: [units],
-      run(x) {
-        for (let o = 0; o < units; o++) out[o] = bias ? bias[o] : 0;
-        for (let i = 0; i < nIn; i++) {
-          const v = x[i];
-          if (v === 0) continue;
-          const row = i * units;
-          for (let o = 0; o < units; o++) out[o] += v * kernel[row + o];
-        }
-        activate(out, spec.activation);
-        return out;
-      },
-    };
+function reshapeLayer(spec, inShape) {
+  const n = inShape.reduce((a, b) => a * b, 1);
+  const shape = spec.target_shape.map((d) => (d === -1 ? n : d));
+  if (shape.reduce((a, b) => a * b, 1) !== n) {
+    throw new Error("reshape " + spec.name + " does not fit its input");
   }
+  return { shape: shape, run: (x) => x }; // row-major data needs no copy
+}
 
-  function reshapeLayer(spec, inShape) {
-    const n = inShape.reduce((a, b) => a * b, 1);
-    const shape = spec.target_shape.map((d) => (d === -1 ? n : d));
-    if (shape.reduce((a, b) => a * b, 1) !== n) {
-      throw new Error("reshape " + spec.name + " does not fit its input");
-    }
-    return { shape: shape, run: (x) => x }; // row-major data needs no copy
+function activationLayer(spec, inShape) {
+  return {
+    shape: inShape,
+    run(x) {
+      const out = Float64Array.from(x);
+      activate(out, spec.activation);
+      return out;
+    },
+  };
+}
+
+// out[y, x, o] = bias[o] + sum over (i, j, a, b, c) with y = i*sh + a - padTop and
+// x = j*sw + b - padLeft of in[i, j, c] * K[a, b, o, c]: the gradient of a strided
+// convolution, scattered from each input pixel. ReLU leaves many inputs at zero, and
+// scattering skips them; the kernel is reordered to [a, b, c, o] once, so the inner
+// loop walks both the kernel and the output contiguously.
+function conv2dTransposeLayer(spec, weights, inShape) {
+  const [hIn, wIn, cIn] = inShape;
+  const [kh, kw] = spec.kernel_size;
+  const [sh, sw] = spec.strides;
+  const [padTop, padLeft] = spec.pad_before;
+  const [hOut, wOut] = spec.output_shape;
+  const f = spec.filters;
+  if (spec.input_shape[0] !== hIn || spec.input_shape[1] !== wIn) {
+    throw new Error("conv2d_transpose " + spec.name + " does not fit its input");
   }
-
-  function activationLayer(spec, inShape) {
-    return {
-      shape: inShape,
-      run(x) {
-        const out = Float64Array.from(x);
-        activate(out, spec.activation);
-        return out;
-      },
-    };
+  const k = tensor(weights, spec.kernel);
+  const [kh2, kw2, f2, c2] = spec.kernel.shape;
+  if (kh2 !== kh || kw2 !== kw || f2 !== f || c2 !== cIn) {
+    throw new Error("conv2d_transpose " + spec.name + " kernel does not fit");
   }
-
-  // out[y, x, o] = bias[o] + sum over (i, j, a, b, c) with y = i*sh + a - padTop and
-  // x = j*sw + b - padLeft of in[i, j, c] * K[a, b, o, c]: the gradient of a strided
-  // convolution, scattered from each input pixel. ReLU leaves many inputs at zero, and
-  // scattering skips them; the kernel is reordered to [a, b, c, o] once, so the inner
-  // loop walks both the kernel and the output contiguously.
-  function conv2dTransposeLayer(spec, weights, inShape) {
-    const [hIn, wIn, cIn] = inShape;
-    const [kh, kw] = spec.kernel_size;
-    const [sh, sw] = spec.strides;
-    const [padTop, padLeft] = spec.pad_before;
-    const [hOut, wOut] = spec.output_shape;
-    const f = spec.filters;
-    if (spec.input_shape[0] !== hIn || spec.input_shape[1] !== wIn) {
-      throw new Error("conv2d_transpose " + spec.name + " does not fit its input");
-    }
-    const k = tensor(weights, spec.kernel);
-    const [kh2, kw2, f2, c2] = spec.kernel.shape;
-    if (kh2 !== kh || kw2 !== kw || f2 !== f || c2 !== cIn) {
-      throw new Error("conv2d_transpose " + spec.name + " kernel does not fit");
-    }
-    const kr = new Float64Array(kh * kw * cIn * f); // [a, b, c, o]
-    for (let a = 0; a < kh; a++)
-      for (let b = 0; b < kw; b++)
-        for (let o = 0; o < f; o++)
-          for (let c = 0; c < cIn; c++)
-            kr[((a * kw + b) * cIn + c) * f + o] = k[((a * kw + b) * f + o) * cIn + c];
-    const bias = spec.bias ? tensor(weights, spec.bias) : null;
-    const out = new Float64Array(hOut * wOut * f);
-    return {
-      shape: [hOut, wOut, f],
-      run(x) {
-        for (let p = 0; p < hOut * wOut; p++)
-          for (let o = 0; o < f; o++) out[p * f + o] = bias ? bias[o] : 0;
-        for (let i = 0; i < hIn; i++) {
-          for (let j = 0; j < wIn; j++) {
-            const inBase = (i * wIn + j) * cIn;
-            for (let a = 0; a < kh; a++) {
-              const y = i * sh + a - padTop;
-              if (y < 0 || y >= hOut) continue;
-              for (let b = 0; b < kw; b++) {
-                const xo = j * sw + b - padLeft;
-                if (xo < 0 || xo >= wOut) continue;
-                const outBase = (y * wOut + xo) * f;
-                const kBase = (a * kw + b) * cIn * f;
-                // Four input channels per pass: one read and one write of the output
-                // row serve four multiply-adds (a third faster than one at a time).
-                let c = 0;
-                for (; c + 3 < cIn; c += 4) {
-                  const v0 = x[inBase + c];
-                  const v1 = x[inBase + c + 1];
-                  const v2 = x[inBase + c + 2];
-                  const v3 = x[inBase + c + 3];
-                  if (v0 === 0 && v1 === 0 && v2 === 0 && v3 === 0) continue;
-                  const k0 = kBase + c * f;
-                  const k1 = k0 + f;
-                  const k2 = k1 + f;
-                  const k3 = k2 + f;
-                  for (let o = 0; o < f; o++) {
-                    out[outBase + o] +=
-                      v0 * kr[k0 + o] + v1 * kr[k1 + o] + v2 * kr[k2 + o] + v3 * kr[k3 + o];
-                  }
+  const kr = new Float64Array(kh * kw * cIn * f); // [a, b, c, o]
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let o = 0; o < f; o++)
+        for (let c = 0; c < cIn; c++)
+          kr[((a * kw + b) * cIn + c) * f + o] = k[((a * kw + b) * f + o) * cIn + c];
+  const bias = spec.bias ? tensor(weights, spec.bias) : null;
+  const out = new Float64Array(hOut * wOut * f);
+  return {
+    shape: [hOut, wOut, f],
+    run(x) {
+      for (let p = 0; p < hOut * wOut; p++)
+        for (let o = 0; o < f; o++) out[p * f + o] = bias ? bias[o] : 0;
+      for (let i = 0; i < hIn; i++) {
+        for (let j = 0; j < wIn; j++) {
+          const inBase = (i * wIn + j) * cIn;
+          for (let a = 0; a < kh; a++) {
+            const y = i * sh + a - padTop;
+            if (y < 0 || y >= hOut) continue;
+            for (let b = 0; b < kw; b++) {
+              const xo = j * sw + b - padLeft;
+              if (xo < 0 || xo >= wOut) continue;
+              const outBase = (y * wOut + xo) * f;
+              const kBase = (a * kw + b) * cIn * f;
+              // Four input channels per pass: one read and one write of the output
+              // row serve four multiply-adds (a third faster than one at a time).
+              let c = 0;
+              for (; c + 3 < cIn; c += 4) {
+                const v0 = x[inBase + c];
+                const v1 = x[inBase + c + 1];
+                const v2 = x[inBase + c + 2];
+                const v3 = x[inBase + c + 3];
+                if (v0 === 0 && v1 === 0 && v2 === 0 && v3 === 0) continue;
+                const k0 = kBase + c * f;
+                const k1 = k0 + f;
+                const k2 = k1 + f;
+                const k3 = k2 + f;
+                for (let o = 0; o < f; o++) {
+                  out[outBase + o] +=
+                    v0 * kr[k0 + o] + v1 * kr[k1 + o] + v2 * kr[k2 + o] + v3 * kr[k3 + o];
                 }
-                for (; c < cIn; c++) {
-                  const v = x[inBase + c];
-                  if (v === 0) continue;
-                  const kc = kBase + c * f;
-                  for (let o = 0; o < f; o++) out[outBase + o] += v * kr[kc + o];
-                }
+              }
+              for (; c < cIn; c++) {
+                const v = x[inBase + c];
+                if (v === 0) continue;
+                const kc = kBase + c * f;
+                for (let o = 0; o < f; o++) out[outBase + o] += v * kr[kc + o];
               }
             }
           }
         }
-        activate(out, spec.activation);
-        return out;
-      },
-    };
-  }
+      }
+      activate(out, spec.activation);
+      return out;
+    },
+  };
+}
 
-  function fromSpec(spec, buffer) {
-    if (!spec || spec.format !== FORMAT) {
-      throw new Error("not a " + FORMAT + " decoder spec");
-    }
-    const weights = buffer instanceof Float32Array ? buffer : new Float32Array(buffer);
-    let shape = [spec.latent_dim];
-    const layers = spec.layers.map((l) => {
-      let layer;
-      if (l.type === "dense") layer = denseLayer(l, weights, shape);
-      else if (l.type === "reshape") layer = reshapeLayer(l, shape);
-      else if (l.type === "activation") layer = activationLayer(l, shape);
-      else if (l.type === "conv2d_transpose") layer = conv2dTransposeLayer(l, weights, shape);
-      else throw new Error("unsupported layer type " + l.type);
-      shape = layer.shape;
-      return layer;
-    });
-    const outShape = spec.output_shape;
-    if (shape.join(",") !== outShape.join(",")) {
-      throw new Error("decoder output " + shape + " does not match the spec's " + outShape);
-    }
-    const n = outShape.reduce((a, b) => a * b, 1);
-    const z = new Float64Array(spec.latent_dim);
-    const probs = new Float32Array(n);
-    return {
-      latentDim: spec.latent_dim,
-      outputShape: outShape.slice(),
-      // z: J numbers -> H*W*C pixel probabilities (the Bernoulli mean), row-major HWC.
-      // The returned array is reused by the next call; copy it to keep it.
-      decode(zIn) {
-        if (zIn.length !== z.length) throw new Error("z needs " + z.length + " numbers");
-        for (let i = 0; i < z.length; i++) z[i] = zIn[i];
-        let h = z;
-        for (const layer of layers) h = layer.run(h);
-        for (let i = 0; i < n; i++) probs[i] = 1 / (1 + Math.exp(-h[i]));
-        return probs;
-      },
-    };
+export function fromSpec(spec, buffer) {
+  if (!spec || spec.format !== FORMAT) {
+    throw new Error("not a " + FORMAT + " decoder spec");
   }
-
-  async function load(jsonUrl, binUrl) {
-    const [specResp, binResp] = await Promise.all([fetch(jsonUrl), fetch(binUrl)]);
-    if (!specResp.ok || !binResp.ok) throw new Error("could not fetch the decoder");
-    return fromSpec(await specResp.json(), await binResp.arrayBuffer());
+  const weights = buffer instanceof Float32Array ? buffer : new Float32Array(buffer);
+  let shape = [spec.latent_dim];
+  const layers = spec.layers.map((l) => {
+    let layer;
+    if (l.type === "dense") layer = denseLayer(l, weights, shape);
+    else if (l.type === "reshape") layer = reshapeLayer(l, shape);
+    else if (l.type === "activation") layer = activationLayer(l, shape);
+    else if (l.type === "conv2d_transpose") layer = conv2dTransposeLayer(l, weights, shape);
+    else throw new Error("unsupported layer type " + l.type);
+    shape = layer.shape;
+    return layer;
+  });
+  const outShape = spec.output_shape;
+  if (shape.join(",") !== outShape.join(",")) {
+    throw new Error("decoder output " + shape + " does not match the spec's " + outShape);
   }
+  const n = outShape.reduce((a, b) => a * b, 1);
+  const z = new Float64Array(spec.latent_dim);
+  const probs = new Float32Array(n);
+  return {
+    latentDim: spec.latent_dim,
+    outputShape: outShape.slice(),
+    // z: J numbers -> H*W*C pixel probabilities (the Bernoulli mean), row-major HWC.
+    // The returned array is reused by the next call; copy it to keep it.
+    decode(zIn) {
+      if (zIn.length !== z.length) throw new Error("z needs " + z.length + " numbers");
+      for (let i = 0; i < z.length; i++) z[i] = zIn[i];
+      let h = z;
+      for (const layer of layers) h = layer.run(h);
+      for (let i = 0; i < n; i++) probs[i] = sigmoid(h[i]);
+      return probs;
+    },
+  };
+}
 
-  const api = { FORMAT: FORMAT, fromSpec: fromSpec, load: load };
-  if (typeof module !== "undefined" && module.exports) module.exports = api;
-  else root.VAEDecoder = api;
-})(typeof self !== "undefined" ? self : this);
+export async function load(jsonUrl, binUrl) {
+  const [specResp, binResp] = await Promise.all([fetch(jsonUrl), fetch(binUrl)]);
+  if (!specResp.ok || !binResp.ok) throw new Error("could not fetch the decoder");
+  return fromSpec(await specResp.json(), await binResp.arrayBuffer());
+}
