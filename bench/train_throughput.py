@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results, args.target)
     notes = verdicts(results, ceil, best)
     if notes:
-        print(f"\nissue targets for {best}:")
+        print(f"\ntargets for {best}:")
         for line in notes:
             print(f"  {line}")
     summary = {
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             name: {k: v for k, v in r.items() if k != "curve"} for name, r in results.items()
         },
         "ceiling": ceil,
-        "issue_targets": {"best": best, "verdicts": notes},
+        "targets": {"best": best, "verdicts": notes},
     }
     if args.json:  # the file also keeps every test -ELBO on the way
         curves = {name: r["curve"] for name, r in results.items()}
