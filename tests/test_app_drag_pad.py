@@ -53,7 +53,7 @@ def test_pad_gets_the_decoder_and_points_as_files(checkpoint, encodings, mnist):
     assert at.title[0].value == "Drag through the latent space"
     args = _pad(at)
     spec = json.loads((FRONTEND / f"{args['decoder_url']}.json").read_text())
-    assert spec["format"] == "vae-decoder/1" and spec["latent_dim"] == 2
+    assert spec["format"] == "vae-network/1" and spec["latent_dim"] == 2
     assert (FRONTEND / f"{args['decoder_url']}.bin").stat().st_size > 100_000
     # The 10,000 points travel as one file: float32 xy, then uint8 labels.
     data = (FRONTEND / args["points_url"]).read_bytes()

@@ -2,7 +2,7 @@
 
 A Streamlit v1 custom component without a build step, like ``latent_map``:
 ``frontend/`` holds a static ``index.html`` and ES modules (``pad.js`` wires the rest;
-``decoder.js`` runs the exported decoder), and the Streamlit component protocol (API
+``network.js`` runs the exported decoder), and the Streamlit component protocol (API
 version 1) is spoken with postMessage.
 Why v1 and not components v2: v2 serves files only from an ``asset_dir`` declared
 in the ``pyproject.toml`` of an installed package, and this app is a folder, not a
@@ -54,7 +54,7 @@ def publish_decoder(
         if on_unsupported is not None:
             on_unsupported(exc)
         return None
-    stem = f"models/{export.decoder_digest(spec, weights)}"
+    stem = f"models/{export.network_digest(spec, weights)}"
     json_path, bin_path = FRONTEND / f"{stem}.json", FRONTEND / f"{stem}.bin"
     if not (json_path.exists() and bin_path.exists()):
         # Both files are named by this same digest; the weights are written first.

@@ -1,6 +1,6 @@
 // Fetching what the pad draws: the exported decoder and the encoded test set, served as
 // static files from this folder (so they cross the wire once, not with every rerun).
-import { load } from "./decoder.js";
+import { load } from "./network.js";
 
 // The points file: float32 x, float32 y per point, then one uint8 label per point.
 export async function loadPoints(url) {

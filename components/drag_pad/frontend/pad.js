@@ -2,7 +2,7 @@
 // decoded image beside it, redrawn on every pointer move.
 //
 // A Streamlit rerun costs 100 ms or more and Streamlit cannot stream drag events, so the
-// decoder runs here (decoder.js, called from show.js) and Python hears only the release
+// decoder runs here (network.js, called from show.js) and Python hears only the release
 // (values.js). This module only wires the others to one state object (state.js); the
 // hooks tests and benchmarks read are described in hooks.js.
 import { exposePadPoint } from "./hooks.js";
