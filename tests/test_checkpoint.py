@@ -1,4 +1,4 @@
-"""Tests for vae.checkpoint: round trips, every refusal, atomic writes, exact resume.
+"""Tests for vae.checkpoint: round trips, every refusal, leftovers, exact resume.
 
 Models are tiny (8x8 images, a few filters) so each test builds in well under a second.
 """
@@ -28,11 +28,9 @@ from vae.checkpoint import (
     METRICS_FILE,
     OPTIMIZER_FILE,
     WEIGHTS_FILE,
-    clean_temporaries,
     load_checkpoint,
     load_optimizer_state,
     save_checkpoint,
-    write_bytes_atomic,
 )
 from vae.errors import (
     CheckpointMismatchError,
@@ -429,101 +427,7 @@ def test_failed_load_leaves_the_loaded_model_unchanged(good: Path, tmp_path: Pat
         np.testing.assert_array_equal(after_outputs[key], value, err_msg=key)
 
 
-# --------------------------------------------------------------------------- atomic writes
-
-
-def test_write_bytes_atomic_replaces_the_whole_content(tmp_path: Path) -> None:
-    path = tmp_path / "file.bin"
-    write_bytes_atomic(path, b"x" * 10_000)
-    write_bytes_atomic(path, b"short")
-    assert path.read_bytes() == b"short"
-    assert path.stat().st_mode & 0o777 == 0o644
-    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
-
-
-class _HalfWriter:
-    """A file whose write() stores half the data, then fails like a full disk."""
-
-    def __init__(self, f, seen: list, directory: Path):
-        self._f = f
-        self._seen = seen
-        self._dir = directory
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
-
-    def write(self, data):
-        self._f.write(data[: len(data) // 2])
-        self._f.flush()
-        self._seen.append(sorted(p.name for p in self._dir.iterdir()))
-        raise OSError(28, "No space left on device")
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-
-@pytest.mark.parametrize("fail_at", ["write", "fsync", "replace"])
-@pytest.mark.parametrize("had_old_file", [True, False], ids=["old-file", "new-file"])
-def test_failed_write_keeps_old_file_and_leaves_no_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str, had_old_file: bool
-) -> None:
-    path = tmp_path / "weights.safetensors"
-    if had_old_file:
-        path.write_bytes(b"old content")
-    seen: list[list[str]] = []  # the folder while the write was under way
-    error: type[BaseException] = OSError
-    if fail_at == "write":
-        real_fdopen = os.fdopen
-
-        def fdopen(fd, *args, **kwargs):
-            return _HalfWriter(real_fdopen(fd, *args, **kwargs), seen, tmp_path)
-
-        monkeypatch.setattr(os, "fdopen", fdopen)
-    elif fail_at == "fsync":
-        error = KeyboardInterrupt  # Ctrl-C mid-write must clean up too
-
-        def fsync(fd):
-            seen.append(sorted(p.name for p in tmp_path.iterdir()))
-            raise KeyboardInterrupt
-
-        monkeypatch.setattr(os, "fsync", fsync)
-    else:
-
-        def replace(src, dst):
-            seen.append(sorted(p.name for p in tmp_path.iterdir()))
-            raise OSError(18, "Invalid cross-device link")
-
-        monkeypatch.setattr(os, "replace", replace)
-
-    with pytest.raises(error):
-        write_bytes_atomic(path, b"new content that never lands")
-    monkeypatch.undo()
-
-    assert len(seen) == 1
-    assert any(".tmp-" in name for name in seen[0])  # a temporary did exist mid-write
-    if had_old_file:
-        assert path.read_bytes() == b"old content"
-        assert [p.name for p in tmp_path.iterdir()] == [path.name]
-    else:
-        assert list(tmp_path.iterdir()) == []
-
-
-def test_clean_temporaries_removes_only_leftovers(tmp_path: Path) -> None:
-    keep = ["weights.safetensors", "notes.txt", "tmp-notes.txt", "history.json"]
-    leftovers = ["weights.safetensors.tmp-a1b2c3", "config.json.tmp-zz9"]
-    for name in keep + leftovers:
-        (tmp_path / name).write_bytes(b"data")
-    (tmp_path / "sub.tmp-folder").mkdir()  # only files are leftovers of a write
-
-    removed = clean_temporaries(tmp_path)
-
-    assert sorted(p.name for p in removed) == sorted(leftovers)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*keep, "sub.tmp-folder"])
-    assert clean_temporaries(tmp_path) == []
-    assert clean_temporaries(tmp_path / "missing") == []
+# --------------------------------------------------------------------------- leftovers
 
 
 def test_load_with_a_leftover_temporary_removes_it(good: Path) -> None:
@@ -542,6 +446,43 @@ def test_history_longer_than_weights_epoch_is_trimmed(good: Path) -> None:
     ck = load_checkpoint(good)
     assert ck.epoch == 2
     assert ck.history == history_of(2)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def watch_metrics_as_weights_land(folder: Path, monkeypatch) -> list[bool]:
+    """Whether metrics.json existed at each moment new weights were written to ``folder``."""
+    seen: list[bool] = []
+    real_write = checkpoint.write_bytes_atomic
+
+    def write(path, data):
+        if Path(path).name == WEIGHTS_FILE:
+            seen.append((folder / METRICS_FILE).exists())
+        real_write(path, data)
+
+    monkeypatch.setattr(checkpoint, "write_bytes_atomic", write)
+    return seen
+
+
+def test_new_weights_never_sit_beside_older_metrics(good: Path, monkeypatch) -> None:
+    checkpoint.save_metrics(good, {"neg_elbo": 90.0})
+    assert load_checkpoint(good).metrics == {"neg_elbo": 90.0}
+    present_while_weights_land = watch_metrics_as_weights_land(good, monkeypatch)
+    save_tiny(good, seed=2, epoch=2)  # a new epoch, saved without evaluating it
+    assert present_while_weights_land == [False]  # gone before the new weights, not after
+    assert not (good / METRICS_FILE).exists()
+    assert load_checkpoint(good).metrics == {}
+
+
+def test_metrics_saved_with_new_weights_land_after_them(good: Path, monkeypatch) -> None:
+    checkpoint.save_metrics(good, {"neg_elbo": 90.0})
+    present_while_weights_land = watch_metrics_as_weights_land(good, monkeypatch)
+    model = build_vae(tiny_config())
+    perturb_weights(model, 3)
+    save_checkpoint(good, model, epoch=2, history=history_of(2), metrics={"neg_elbo": 80.0})
+    assert present_while_weights_land == [False]
+    assert load_checkpoint(good).metrics == {"neg_elbo": 80.0}
 
 
 # --------------------------------------------------------------------------- optimizer

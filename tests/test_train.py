@@ -14,7 +14,12 @@ import pytest
 
 from vae import checkpoint
 from vae.config import VAEConfig
-from vae.errors import CheckpointError, CheckpointMismatchError, NonFiniteLossError
+from vae.errors import (
+    CheckpointError,
+    CheckpointMismatchError,
+    CheckpointNotFoundError,
+    NonFiniteLossError,
+)
 from vae.train import RunDirLock, make_train_dataset, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +86,7 @@ def test_training_lowers_the_test_loss_and_records_history(data):
     assert result.images_per_s > 0 and result.epochs_done == 6 and not result.cancelled
 
 
+@pytest.mark.slow
 def test_same_seed_gives_same_weights_and_other_seed_differs(data):
     x_train, x_test = data
     a = train(tiny_config(epochs=2), x_train, x_test).model
@@ -101,6 +107,7 @@ def test_epoch_order_is_a_function_of_seed_and_epoch():
     assert sorted(sum(full_batches[:5], [])) == list(range(20))  # each image once per epoch
 
 
+@pytest.mark.slow
 def test_resume_gives_exactly_the_uninterrupted_weights(data, tmp_path):
     x_train, x_test = data
     straight = train(tiny_config(epochs=3), x_train, x_test, out_dir=tmp_path / "a")
@@ -112,6 +119,7 @@ def test_resume_gives_exactly_the_uninterrupted_weights(data, tmp_path):
     assert saved.epoch == 3 and len(saved.history) == 3
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_config(data, tmp_path):
     x_train, x_test = data
     train(tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path)
@@ -119,6 +127,28 @@ def test_resume_refuses_a_different_config(data, tmp_path):
         train(tiny_config(epochs=2, latent_dim=3), x_train, x_test, out_dir=tmp_path, resume=True)
 
 
+def test_resume_without_a_checkpoint_is_an_error_and_creates_nothing(data, tmp_path):
+    x_train, x_test = data
+    with pytest.raises(CheckpointNotFoundError, match="nothing to resume: .* does not exist"):
+        train(tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path / "nowhere", resume=True)
+    assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointNotFoundError, match="holds no checkpoint"):
+        train(tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path / "empty", resume=True)
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_resume_with_no_epochs_left_trains_and_writes_nothing(data, tmp_path):
+    x_train, x_test = data
+    train(tiny_config(epochs=2), x_train, x_test, out_dir=tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for epochs in (1, 2):
+        result = train(tiny_config(epochs=epochs), x_train, x_test, out_dir=tmp_path, resume=True)
+        assert (result.epochs_done, result.first_epoch, result.epochs_trained) == (2, 2, 0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.slow
 def test_a_folder_with_a_checkpoint_is_not_overwritten_without_resume(data, tmp_path):
     x_train, x_test = data
     train(tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path)
@@ -128,6 +158,7 @@ def test_a_folder_with_a_checkpoint_is_not_overwritten_without_resume(data, tmp_
     assert (tmp_path / checkpoint.WEIGHTS_FILE).read_bytes() == before
 
 
+@pytest.mark.slow
 def test_cancel_keeps_the_last_finished_epoch(data, tmp_path):
     x_train, x_test = data
     seen = []
@@ -151,6 +182,7 @@ def test_cancel_keeps_the_last_finished_epoch(data, tmp_path):
     assert_same_weights(saved.model, one_epoch)
 
 
+@pytest.mark.slow
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(data, tmp_path):
     x_train, x_test = data
     train(tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path)
@@ -176,6 +208,7 @@ def test_run_folder_lock_refuses_a_second_writer_and_recovers_from_a_dead_one(tm
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     # Logical devices must be set before TensorFlow starts, hence a fresh process.
     script = textwrap.dedent(

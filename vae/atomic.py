@@ -7,6 +7,7 @@ same folder, flushed and fsynced, then ``os.replace``. A killed writer leaves on
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -21,17 +22,34 @@ TMP_MARK = ".tmp-"
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}{TMP_MARK}")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}{TMP_MARK}")
+    except OSError as exc:
+        raise _named_error(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _named_error(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _named_error(exc: OSError, path: Path) -> OSError:
+    """The error again, naming the user's path rather than the temporary they never chose."""
+    if exc.errno == errno.ENOENT and not path.parent.exists():
+        reason = f"the folder {path.parent} does not exist"
+    elif exc.errno == errno.ENOTDIR:
+        reason = f"{path.parent} is not a folder"
+    else:
+        reason = exc.strerror or str(exc)
+    return type(exc)(exc.errno, f"cannot write {path}: {reason}")
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

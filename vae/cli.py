@@ -1,7 +1,10 @@
-"""Command line: ``python -m vae train|evaluate|sample``.
+"""Command line: ``python -m vae train|evaluate|sample|export``.
 
 Every failure ends with one line on stderr and a non-zero exit code; set
-``VAE_DEBUG=1`` to see the traceback as well.
+``VAE_DEBUG=1`` to see the traceback as well. SIGINT (Ctrl-C) and SIGTERM stop a
+training after the current batch and keep the last finished epoch; the exit code
+is 130 after SIGINT and 143 after SIGTERM (128 + the signal's number, as shells
+report them).
 """
 
 from __future__ import annotations
@@ -10,15 +13,57 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class StopSignals:
+    """Handlers for SIGINT and SIGTERM, set explicitly: a job started with ``&`` from a
+    script inherits SIGINT ignored, and Python's default SIGTERM kills mid-write.
+
+    While ``training`` is set, the first signal only asks the run to stop after the
+    current batch (``requested`` is polled after every batch); otherwise, or at a
+    second signal, it interrupts at once with KeyboardInterrupt.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.training = False
+
+    def __call__(self, signum: int, frame) -> None:
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        if not (first and self.training):
+            raise KeyboardInterrupt
+
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # only the main thread may set handlers; an embedding caller keeps its own
+            return
+        saved = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in saved.items():
+                signal.signal(s, signal.SIG_DFL if handler is None else handler)
 
 
 @contextlib.contextmanager
@@ -54,10 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m vae",
         description="Train, evaluate and sample a variational autoencoder (Kingma & Welling).",
+        allow_abbrev=False,  # "--epoch 1" must be an error, not a guess at --epochs
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,export}")
 
-    t = sub.add_parser("train", help="train a model and save a checkpoint folder")
+    t = sub.add_parser(
+        "train", help="train a model and save a checkpoint folder", allow_abbrev=False
+    )
     t.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
     t.add_argument("--dataset", choices=DATASETS, default=d.dataset)
     t.add_argument("--latent-dim", type=int, default=d.latent_dim, help="J (default %(default)s)")
@@ -77,21 +125,31 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(t)
     _eval_args(t)
 
-    e = sub.add_parser("evaluate", help="print test-set metrics of a checkpoint as one JSON line")
+    e = sub.add_parser(
+        "evaluate",
+        help="print test-set metrics of a checkpoint as one JSON line",
+        allow_abbrev=False,
+    )
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--write", action="store_true", help="also save them to metrics.json")
     _data_args(e)
     _eval_args(e)
 
-    s = sub.add_parser("sample", help="decode prior samples into a PNG grid")
+    s = sub.add_parser("sample", help="decode prior samples into a PNG grid", allow_abbrev=False)
     s.add_argument("checkpoint", type=Path)
     s.add_argument("--out", type=Path, default=Path("samples.png"))
     s.add_argument("-n", type=int, default=64, help="number of samples (a square grid)")
     s.add_argument("--seed", type=int, default=0)
 
-    x = sub.add_parser("export", help="write the decoder as JSON + float32 weights for browsers")
+    x = sub.add_parser(
+        "export",
+        help="write the encoder and decoder as JSON + float32 weights for browsers",
+        allow_abbrev=False,
+    )
     x.add_argument("checkpoint", type=Path)
-    x.add_argument("--out", type=Path, required=True, help="folder for decoder.json/.bin")
+    x.add_argument(
+        "--out", type=Path, required=True, help="folder for encoder.json/.bin, decoder.json/.bin"
+    )
     return p
 
 
@@ -198,14 +256,24 @@ def _eval_progress():
     return show
 
 
+def _say_nothing_to_train(out: Path, epochs_done: int, epochs: int) -> int:
+    print(
+        f"nothing to do: {out} already holds {epochs_done} finished epoch(s) and --epochs "
+        f"is {epochs}; raise --epochs to train further.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_train(args) -> int:
     from vae import checkpoint, evaluate
     from vae.train import train
 
-    config = args.config
+    config, stop = args.config, args.stop
     x_train, x_test = _load_data(args, config.dataset, config.decoder)
     show, close = _progress_printer()
     start = time.perf_counter()
+    stop.training = True
     try:
         result = train(
             config,
@@ -213,18 +281,24 @@ def cmd_train(args) -> int:
             x_test,
             out_dir=args.out,
             progress=show,
+            should_stop=stop.requested,
             resume=args.resume,
             strategy=args.strategy,
         )
     finally:
+        stop.training = False
         close()
-    if result.cancelled:
+    if result.cancelled or stop.requested():
+        by = signal.Signals(stop.signum or signal.SIGINT).name
+        how = "" if by == "SIGINT" else f" ({by})"  # Ctrl-C keeps its familiar message
         print(
-            f"interrupted: kept {result.epochs_done} finished epoch(s) in {args.out}; "
+            f"interrupted{how}: kept {result.epochs_done} finished epoch(s) in {args.out}; "
             "continue with --resume.",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return stop.exit_code
+    if result.epochs_trained == 0:  # another run got there first; its metrics still hold
+        return _say_nothing_to_train(args.out, result.epochs_done, config.epochs)
     summary = {
         "out": str(args.out),
         "epochs": result.epochs_done,
@@ -282,9 +356,10 @@ def cmd_export(args) -> int:
     from vae import checkpoint, export
 
     ckpt = checkpoint.load_checkpoint(args.checkpoint)
-    json_path, bin_path = export.write_decoder(ckpt.model.decoder, args.out)
-    print(json.dumps({"spec": str(json_path), "weights": str(bin_path),
-                      "bytes": bin_path.stat().st_size}))  # fmt: skip
+    written = export.write_model(ckpt.model, args.out)
+    print(json.dumps({stem: {"spec": str(spec), "weights": str(weights),
+                             "bytes": weights.stat().st_size}
+                      for stem, (spec, weights) in written.items()}))  # fmt: skip
     return 0
 
 
@@ -297,16 +372,33 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stop = StopSignals()
+    with stop.installed():
+        return _run(argv, stop)
+
+
+def _run(argv: Sequence[str] | None, stop: StopSignals) -> int:
     args = build_parser().parse_args(argv)
+    args.stop = stop
     try:
         _check_args(args)
         if args.command == "train":
+            from vae.run_folder import check_run_folder
+
             args.config = _config_from_args(args)  # validated before TensorFlow starts
+            done = check_run_folder(args.out, resume=args.resume)  # before any data is read
+            if args.resume and done >= args.config.epochs:
+                return _say_nothing_to_train(args.out, done, args.config.epochs)
+        else:
+            from vae.checkpoint import load_config
+
+            # A malformed or too costly config is refused before TensorFlow starts.
+            load_config(args.checkpoint)
         _import_tf()
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return stop.exit_code
     except Exception as exc:  # one line for the user; the traceback on request
         if os.environ.get("VAE_DEBUG"):
             raise

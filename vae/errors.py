@@ -51,9 +51,5 @@ class NonFiniteLossError(VAEError, ArithmeticError):
     """Training produced NaN or Inf; the last good checkpoint is kept."""
 
 
-class TrainingCancelled(VAEError):
-    """Training was cancelled; the last finished epoch is kept."""
-
-
 class UnsupportedArchitectureError(VAEError):
     """The decoder has a layer the browser's decoder cannot run; decode on the server."""

@@ -21,13 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vae import checkpoint, evaluate
+from vae import atomic, checkpoint, evaluate
 from vae.config import VAEConfig
-from vae.errors import CheckpointError, CheckpointMismatchError, ConfigError, NonFiniteLossError
+from vae.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
 from vae.model import VAE, build_vae
+from vae.run_folder import RunDirLock, check_run_folder
 
 STRATEGIES = ("default", "mirrored")
-LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -63,6 +63,11 @@ class TrainResult:
     epochs_done: int
     cancelled: bool = False
     replicas: int = 1
+    first_epoch: int = 0  # epochs already saved when the run began; more only if it trained
+
+    @property
+    def epochs_trained(self) -> int:
+        return self.epochs_done - self.first_epoch
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -228,52 +233,6 @@ class _Run:
             v.assign(self.last_good[v.path])
 
 
-class RunDirLock:
-    """Claims a run folder, so two trainings never write to the same checkpoint."""
-
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / LOCK_FILE
-
-    def __enter__(self) -> RunDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._holder_alive():
-                    raise CheckpointError(
-                        f"{self.path.parent} is being written by another training run "
-                        f"(pid {self._holder()}); wait for it or choose another folder."
-                    ) from None
-                self.path.unlink(missing_ok=True)  # left by a killed run
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return self
-        raise CheckpointError(f"could not lock {self.path.parent}; try again.")
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def _holder(self) -> int:
-        try:
-            return int(self.path.read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0
-
-    def _holder_alive(self) -> bool:
-        pid = self._holder()
-        if pid <= 0:
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
 def train(
     config: VAEConfig,
     x_train: np.ndarray,
@@ -288,9 +247,10 @@ def train(
     """Train a VAE on model inputs ``x_train`` [N, H, W, C] and report on ``x_test``.
 
     Saves to ``out_dir`` after every finished epoch. With ``resume`` it continues
-    the checkpoint there (the same seed gives the same weights as an uninterrupted
-    run). ``should_stop`` is polled after every batch; a stop, or Ctrl-C, keeps the
-    last finished epoch. Raises NonFiniteLossError at the first NaN or Inf.
+    the checkpoint there, which must exist (the same seed gives the same weights as
+    an uninterrupted run). ``should_stop`` is polled after every batch; a stop, or
+    a KeyboardInterrupt, keeps the last finished epoch. Raises NonFiniteLossError at
+    the first NaN or Inf.
     """
     config.validate()
     if x_train.ndim != 4 or tuple(x_train.shape[1:]) != tuple(config.image_shape):
@@ -301,6 +261,8 @@ def train(
     if len(x_train) == 0:
         raise ConfigError("there are no training images.")
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None and resume:
+        check_run_folder(out, resume=True)  # before the lock, which would create the folder
     with RunDirLock(out) if out is not None else contextlib.nullcontext():
         return _train_locked(config, x_train, x_test, out, progress, should_stop, resume, strategy)
 
@@ -312,13 +274,9 @@ def _train_locked(
     start_epoch = 0
     saved = None
     if out is not None:
-        checkpoint.clean_temporaries(out)
-        has_ckpt = (out / checkpoint.WEIGHTS_FILE).is_file()
-        if has_ckpt and not resume:
-            raise CheckpointError(
-                f"{out} already holds a checkpoint; resume it or choose another output folder."
-            )
-        if resume and has_ckpt:
+        atomic.clean_temporaries(out)
+        check_run_folder(out, resume=resume)  # again, now that the folder is ours
+        if resume:
             saved = checkpoint.load_checkpoint(out)
             if saved.config.architecture != config.architecture or any(
                 getattr(saved.config, f) != getattr(config, f)
@@ -350,7 +308,14 @@ def _train_locked(
             checkpoint.load_optimizer_state(out, model)
 
     result = TrainResult(
-        model, history, out, 0.0, 0.0, start_epoch, replicas=strategy.num_replicas_in_sync
+        model,
+        history,
+        out,
+        0.0,
+        0.0,
+        start_epoch,
+        replicas=strategy.num_replicas_in_sync,
+        first_epoch=start_epoch,
     )
     if start_epoch >= config.epochs:
         return result
