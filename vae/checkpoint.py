@@ -7,7 +7,7 @@ Layout::
     optimizer.safetensors  optimizer state, for resuming (optional)
     optimizer.previous.safetensors  the epoch before's, kept until the new weights land
     history.json           per-epoch train and test terms
-    metrics.json           test-set evaluation (optional)
+    metrics.json           test-set evaluation of these weights (optional)
 
 Loading rebuilds the architecture from the config and assigns weights only. It
 never calls ``load_model``, never unpickles, and never runs code from a file.
@@ -47,6 +47,8 @@ FORMAT_TAG = "vae-latent-explorer"
 # Far above what a 2-D model needs (about 0.3 MB) and far below what hurts a server.
 MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 64 * 1024  # a config is under 1 kB; the cap bounds what a parser sees
+MAX_INT_DIGITS = 20  # every integer a checkpoint's JSON holds fits in 64 bits
 
 # Leading bytes of formats that can carry code or pickles, to name them in errors.
 _FOREIGN_MAGIC = {
@@ -165,7 +167,8 @@ def save_checkpoint(
     leaves whole files whose epoch the loader can check against the history. The
     optimizer state that matches the weights on disk is moved aside, not overwritten,
     until the new weights are in place: a resume after a kill at any moment finds
-    the optimizer state of the weights it loads.
+    the optimizer state of the weights it loads. ``metrics.json`` describes the old
+    weights, so it is removed before the new ones land; ``metrics`` are written after.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -173,8 +176,7 @@ def save_checkpoint(
     write_bytes_atomic(directory / CONFIG_FILE, (config.to_json() + "\n").encode())
     if history is not None:
         write_json_atomic(directory / HISTORY_FILE, history)
-    if metrics is not None:
-        write_json_atomic(directory / METRICS_FILE, metrics)
+    (directory / METRICS_FILE).unlink(missing_ok=True)  # a kill now loses metrics, never lies
     meta = {
         "format": FORMAT_TAG,
         "epoch": str(epoch),
@@ -189,29 +191,55 @@ def save_checkpoint(
     _save_tensors(directory / WEIGHTS_FILE, model_tensors(model), meta)
     # The new weights landed, so the previous epoch's moments are no longer needed.
     (directory / PREVIOUS_OPTIMIZER_FILE).unlink(missing_ok=True)
+    if metrics is not None:
+        write_json_atomic(directory / METRICS_FILE, metrics)
     return directory
 
 
 def save_metrics(directory: str | os.PathLike, metrics: dict[str, Any]) -> None:
+    """Write the evaluation of the weights now in ``directory``."""
     write_json_atomic(Path(directory) / METRICS_FILE, metrics)
 
 
 # --- load ----------------------------------------------------------------------
-def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
+def _read_json(path: Path, what: str, cap: int = MAX_JSON_BYTES) -> Any:
+    """Parse a JSON file of at most ``cap`` bytes; more is refused after reading cap + 1."""
+    if not path.is_file():  # also refuses FIFOs and devices, which may never end
         raise CheckpointNotFoundError(f"{path.parent.name}/{path.name} is missing: {what}.")
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise CorruptCheckpointError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes.")
+    with path.open("rb") as f:
+        data = f.read(cap + 1)  # the size on disk may change after a stat; this cannot
+    if len(data) > cap:
+        raise CorruptCheckpointError(
+            f"{path.name} is larger than {cap:,} bytes; a checkpoint's {path.name} is far smaller."
+        )
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(data.decode("utf-8"), parse_int=_bounded_int)
+    except RecursionError as exc:
+        raise CorruptCheckpointError(
+            f"{path.name} is nested too deeply to be JSON vae wrote."
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise CorruptCheckpointError(f"{path.name} is not valid JSON ({exc}).") from exc
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses only past 4300 digits, and then with a ValueError naming no file.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is out of any range")
+    return int(text)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """One JSON file of a checkpoint, read under the same size cap and errors as a load."""
+    return _read_json(Path(path), "a checkpoint's JSON file")
 
 
 def load_config(directory: str | os.PathLike) -> VAEConfig:
     """Read and validate ``config.json`` only."""
     directory = _checkpoint_dir(directory)
-    data = _read_json(directory / CONFIG_FILE, "it describes the architecture to rebuild")
+    data = _read_json(
+        directory / CONFIG_FILE, "it describes the architecture to rebuild", MAX_CONFIG_BYTES
+    )
     try:
         return VAEConfig.from_dict(data)
     except ConfigError as exc:
@@ -297,9 +325,11 @@ def load_checkpoint(directory: str | os.PathLike) -> Checkpoint:
     returned, so whatever model the caller holds stays as it is.
     """
     from vae.model import build_vae
+    from vae.run_folder import is_being_written
 
     directory = _checkpoint_dir(directory)
-    clean_temporaries(directory)
+    if not is_being_written(directory):  # else the leftovers are a live run's writes
+        clean_temporaries(directory)
     config = load_config(directory)
     tensors, epoch = read_weights(directory)
     history = _load_history(directory, epoch)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError
+from vae.model_cost import SIZING_FIELDS, check_cost
 
+# The one list of estimator names; vae.losses maps each to its function.
 ESTIMATORS = ("sgvb-a", "sgvb-b")
 PRECISIONS = ("float32", "mixed_bfloat16")
 LR_SCHEDULES = ("constant", "cosine")
@@ -25,6 +28,10 @@ MAX_LATENT_DIM = 64  # the app is about small latent spaces; 64 is generous
 MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 8_192
 MAX_SAMPLES = 1_000
+MIN_IMAGE_SIDE = 8  # two 3x3 stride-2 "valid" convolutions need at least 8 pixels
+MAX_IMAGE_SIDE = 256  # the data sets are 28x28; 256 leaves room for larger images
+MAX_CHANNELS = 4  # grey, RGB or RGBA
+MAX_FILTERS = 1024  # per layer; vae.model_cost caps what the layers cost together
 
 
 @dataclass(frozen=True)
@@ -62,30 +69,31 @@ class VAEConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ConfigError naming the first setting that is out of range."""
+        """Raise ConfigError naming the first setting that is out of range, or the
+        settings that together make the model or a training step too costly.
+
+        Arithmetic only: nothing is built or read, so a loader and the training
+        entry points call it before any other work."""
         _check_int("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
         _check_choice("decoder", self.decoder, DECODERS)
         _check_choice("estimator", self.estimator, ESTIMATORS)
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        if (
-            not isinstance(self.image_shape, tuple)
-            or len(self.image_shape) != 3
-            or not all(isinstance(v, int) for v in self.image_shape)
-        ):
-            raise ConfigError(f"image_shape must be three integers, got {self.image_shape!r}.")
+        _check_ints("image_shape", self.image_shape, 3)
         h, w, c = self.image_shape
-        if h % 4 or w % 4 or h < 4 or w < 4 or c < 1:
+        _check_int("image_shape height", h, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE)
+        _check_int("image_shape width", w, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE)
+        _check_int("image_shape channels", c, 1, MAX_CHANNELS)
+        if h % 4 or w % 4:
             raise ConfigError(
-                f"image_shape {self.image_shape} does not fit the architecture: height and "
-                "width must be multiples of 4 (two stride-2 layers) and channels >= 1."
+                f"image_shape {_show(self.image_shape)} does not fit the architecture: height "
+                "and width must be multiples of 4 (two stride-2 layers)."
             )
-        if len(self.conv_filters) != 2:
-            raise ConfigError(f"conv_filters must be two integers, got {self.conv_filters!r}.")
+        _check_ints("conv_filters", self.conv_filters, 2)
         for i, f in enumerate(self.conv_filters):
-            _check_int(f"conv_filters[{i}]", f, 1, 1024)
-        _check_int("decoder_base_channels", self.decoder_base_channels, 1, 1024)
+            _check_int(f"conv_filters[{i}]", f, 1, MAX_FILTERS)
+        _check_int("decoder_base_channels", self.decoder_base_channels, 1, MAX_FILTERS)
         _check_float("gaussian_std", self.gaussian_std, 1e-3, 10.0)
         _check_float("min_std", self.min_std, 1e-8, 1.0)
         _check_int("n_samples", self.n_samples, 1, MAX_SAMPLES)
@@ -96,9 +104,11 @@ class VAEConfig:
         _check_int("seed", self.seed, 0, 2**31 - 1)
         if self.format_version != FORMAT_VERSION:
             raise ConfigError(
-                f"config format_version {self.format_version} is not supported "
+                f"config format_version {_show(self.format_version)} is not supported "
                 f"(this version reads {FORMAT_VERSION})."
             )
+        # Each size is in range; together they may still make a model too costly to build.
+        check_cost({f: getattr(self, f) for f in SIZING_FIELDS}, _SIZING_DEFAULTS)
 
     # --- serialization ---
     def to_dict(self) -> dict[str, Any]:
@@ -116,21 +126,13 @@ class VAEConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(
-                f"config has unknown keys {unknown}; it was not written by this version "
+                f"config has unknown keys {_show(unknown)}; it was not written by this version "
                 "of vae (expected only " + ", ".join(sorted(known)) + ")."
             )
         try:
             return cls(**data)
         except TypeError as exc:  # e.g. a list where an int belongs
             raise ConfigError(f"config is malformed: {exc}") from exc
-
-    @classmethod
-    def from_json(cls, text: str) -> VAEConfig:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config is not valid JSON: {exc}") from exc
-        return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> VAEConfig:
         return dataclasses.replace(self, **changes)
@@ -146,20 +148,43 @@ class VAEConfig:
         }
 
 
+_SIZING_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(VAEConfig) if f.name in SIZING_FIELDS
+}
+
+# A hostile value may be a list of a million items or a number of a million digits.
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = 8
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 256:  # str() of it may take long or fail
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    return _REPR.repr(value)
+
+
 def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}.")
+        raise ConfigError(f"{name} must be an integer, got {_show(value)}.")
     if not lo <= value <= hi:
-        raise ConfigError(f"{name} = {value} is out of range; choose {lo} to {hi}.")
+        raise ConfigError(f"{name} = {_show(value)} is out of range; choose {lo} to {hi}.")
+
+
+def _check_ints(name: str, value: Any, n: int) -> None:
+    if not isinstance(value, tuple) or len(value) != n:
+        raise ConfigError(f"{name} must be {n} integers, got {_show(value)}.")
 
 
 def _check_float(name: str, value: Any, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name} must be a number, got {value!r}.")
+        raise ConfigError(f"{name} must be a number, got {_show(value)}.")
+    if isinstance(value, int) and value.bit_length() > 1000:  # float() of it overflows
+        raise ConfigError(f"{name} = {_show(value)} is out of range; choose {lo:g} to {hi:g}.")
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise ConfigError(f"{name} = {value} is out of range; choose {lo:g} to {hi:g}.")
+        raise ConfigError(f"{name} = {_show(value)} is out of range; choose {lo:g} to {hi:g}.")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} = {value!r} is not one of {', '.join(choices)}.")
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{name} = {_show(value)} is not one of {', '.join(choices)}.")
