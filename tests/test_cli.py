@@ -326,3 +326,30 @@ def test_sample_into_a_missing_folder_names_the_users_path(trained, tmp_path: Pa
     assert ".tmp-" not in line
     assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- posterior
+
+
+@pytest.mark.slow
+def test_posterior_prints_the_identity_and_draws_the_picture(trained, data_dir, tmp_path):
+    out, _ = trained
+    png = tmp_path / "post.png"
+    proc = run_cli("posterior", out, "--index", "3", "--data-dir", data_dir, "--out", png)
+    assert proc.returncode == 0, proc.stderr
+    result = last_json_line(proc.stdout)
+    assert result["index"] == 3
+    assert result["kl_q_posterior"] >= 0.0
+    assert abs(result["log_px"] - result["elbo"] - result["kl_q_posterior"]) <= 0.05
+    assert result["log_px"] >= result["elbo"]
+    with Image.open(png) as img:
+        assert img.size == (480, 480) and img.mode == "RGB"
+        assert len(set(img.get_flattened_data())) > 20  # a heat map, not a blank
+
+
+def test_posterior_refuses_a_bad_index_and_a_model_without_a_plane(trained, trained_j3, data_dir):
+    out, _ = trained
+    proc = run_cli("posterior", out, "--index", "64", "--data-dir", data_dir)
+    assert_one_error_line(proc, "--index 64 is out of range; choose 0 to 63")
+    proc = run_cli("posterior", trained_j3, "--index", "0", "--data-dir", data_dir)
+    assert_one_error_line(proc, "needs latent_dim 2")

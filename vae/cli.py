@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and sample a variational autoencoder (Kingma & Welling).",
         allow_abbrev=False,  # "--epoch 1" must be an error, not a guess at --epochs
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,export}")
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="{train,evaluate,sample,export,posterior}"
+    )
 
     t = sub.add_parser(
         "train", help="train a model and save a checkpoint folder", allow_abbrev=False
@@ -150,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--out", type=Path, required=True, help="folder for encoder.json/.bin, decoder.json/.bin"
     )
+    q = sub.add_parser(
+        "posterior",
+        help="the exact posterior of one test image (J = 2): log p(x), ELBO, KL(q || p(z|x))",
+        allow_abbrev=False,
+    )
+    q.add_argument("checkpoint", type=Path)
+    q.add_argument("--index", type=int, required=True, help="which test image (0-based)")
+    q.add_argument("--out", type=Path, help="also draw p(z|x) with q's 1 and 2 sigma as a PNG")
+    _data_args(q)
     return p
 
 
@@ -363,11 +374,40 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_posterior(args) -> int:
+    from vae import checkpoint, posterior
+    from vae.errors import ConfigError
+
+    ckpt = checkpoint.load_checkpoint(args.checkpoint)
+    if ckpt.config.latent_dim != 2:
+        raise ConfigError(
+            f"the exact posterior needs latent_dim 2; {args.checkpoint} has "
+            f"{ckpt.config.latent_dim}."
+        )
+    _, x_test = _load_data(args, ckpt.config.dataset, ckpt.config.decoder)
+    if not 0 <= args.index < len(x_test):
+        raise ConfigError(f"--index {args.index} is out of range; choose 0 to {len(x_test) - 1}.")
+    post = posterior.exact_posterior(ckpt.model, x_test[args.index])
+    out = {"index": args.index, **post.as_dict()}
+    if args.out:
+        from vae import images, latent_plane
+        from vae.atomic import write_bytes_atomic
+
+        density, extent = posterior.density_image(ckpt.model, x_test[args.index], post)
+        curves = [(latent_plane.ellipse(post.z_mean, post.z_std, k), "white") for k in (1.0, 2.0)]
+        marks = [(post.mode, "red"), (post.z_mean, "white")]
+        write_bytes_atomic(args.out, images.plane_picture(density, extent, curves, marks))
+        out["out"] = str(args.out)
+    print(json.dumps(out))
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "sample": cmd_sample,
     "export": cmd_export,
+    "posterior": cmd_posterior,
 }
 
 

@@ -45,3 +45,51 @@ def save_png(picture: np.ndarray, path: str | os.PathLike, scale: int = 2) -> No
     from vae.atomic import write_bytes_atomic
 
     write_bytes_atomic(path, png_bytes(picture, scale))
+
+
+# Five stops of viridis: perceptually even, readable in grey, and kind to colour blindness.
+_HEAT = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float64
+)
+
+
+def heatmap(values: np.ndarray) -> np.ndarray:
+    """values [H, W] >= 0 -> an RGB uint8 picture [H, W, 3], the maximum in yellow."""
+    v = np.asarray(values, np.float64)
+    top = float(v.max()) if v.size else 0.0
+    t = np.clip(v / top, 0.0, 1.0) if top > 0 else np.zeros_like(v)
+    pos = t * (len(_HEAT) - 1)
+    i = np.minimum(pos.astype(int), len(_HEAT) - 2)
+    frac = (pos - i)[..., None]
+    return (_HEAT[i] * (1 - frac) + _HEAT[i + 1] * frac + 0.5).astype(np.uint8)
+
+
+def plane_picture(
+    values: np.ndarray,
+    extent: list[float],
+    curves: list[tuple[np.ndarray, str]] = (),
+    marks: list[tuple[np.ndarray, str]] = (),
+    side: int = 480,
+) -> bytes:
+    """A heat map of ``values`` [y, x] over ``extent`` [x0, x1, y0, y1] as PNG bytes,
+    with polylines ``curves`` [(points [P, 2], colour)] and crosses ``marks`` on top.
+    The y axis points up, as on the app's planes."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(heatmap(np.asarray(values)[::-1])).resize((side, side), Image.BILINEAR)
+    draw = ImageDraw.Draw(img)
+    x0, x1, y0, y1 = extent
+
+    def px(points: np.ndarray) -> list[tuple[float, float]]:
+        p = np.asarray(points, np.float64).reshape(-1, 2)
+        return [((a - x0) / (x1 - x0) * side, (y1 - b) / (y1 - y0) * side) for a, b in p]
+
+    for points, colour in curves:
+        draw.line(px(points), fill=colour, width=2)
+    for point, colour in marks:
+        (cx, cy), r = px(point)[0], 7
+        draw.line([(cx - r, cy), (cx + r, cy)], fill=colour, width=2)
+        draw.line([(cx, cy - r), (cx, cy + r)], fill=colour, width=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
