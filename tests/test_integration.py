@@ -58,10 +58,10 @@ def test_readme_training_command_is_the_one_recorded_with_the_default(mnist):
     line = next(
         x
         for x in readme.splitlines()
-        if x.strip().startswith("python -m vae train") and "checkpoints/mnist-2d" in x
+        if x.strip().startswith(".venv/bin/python -m vae train") and "checkpoints/mnist-2d" in x
     )
     args = shlex.split(line)
-    assert args[:4] == ["python", "-m", "vae", "train"]
+    assert args[:4] == [".venv/bin/python", "-m", "vae", "train"]
     config = json.loads((DEFAULT / checkpoint.CONFIG_FILE).read_text())
     flags = dict(zip(args[4::2], args[5::2], strict=True))
     assert flags["--out"] == "checkpoints/mnist-2d"
