@@ -4,7 +4,7 @@ In two dimensions p(z|x) = p(x|z) p(z) / p(x) can be integrated on a grid instea
 of approximated. A fixed grid fails for digits whose posterior is a few hundredths
 wide, so the grid is refined where the mass is: a coarse grid over the whole
 reachable plane, then every cell that holds non-negligible mass (and its neighbours)
-is split into 4 x 4 cells, level after level, until log p(x) stops changing. The
+is split into 2 x 2 cells, level after level, until log p(x) stops changing. The
 last change is reported as the quadrature's error.
 
 From the same integral come the ELBO (E_q[log p(x|z)] by Gauss-Hermite over q, and
@@ -22,13 +22,13 @@ import tensorflow as tf
 
 from vae import evaluate, gaussian
 
-NEGLIGIBLE = 23.0  # nats below the peak: such a cell holds < 1e-10 of the mass
-SPLIT = 4  # a refined cell becomes SPLIT x SPLIT cells
-COARSE = 128  # nodes per axis of the first grid
-MAX_LEVELS = 5  # coarse spacing / 4^4: about 1e-3 of a unit on the default plane
+NEGLIGIBLE = 20.0  # nats below the peak: such a cell holds < 1e-8 of the mass
+SPLIT = 2  # a refined cell becomes SPLIT x SPLIT cells: small steps stop near the need
+COARSE = 96  # nodes per axis of the first grid
+MAX_LEVELS = 10  # coarse spacing / 2^9: below 1e-3 of a unit on the default plane
 TOLERANCE = 0.005  # nats: refinement stops once a level changes log p(x) by less
 HERMITE_NODES = 24  # per axis, for E_q[log p(x|z)]
-KL_NODES = 160  # per axis of the grid around q for KL(q || p(z|x))
+KL_NODES = 64  # per axis of the grid around q for KL(q || p(z|x)): a quarter sigma apart
 KL_REACH = 8.0  # that grid spans q's mean +- this many sigma
 
 
@@ -241,7 +241,7 @@ def exact_posterior(model, x: np.ndarray) -> Posterior:
 
 
 def density_image(
-    model, x: np.ndarray, post: Posterior, n: int = 160
+    model, x: np.ndarray, post: Posterior, n: int = 120
 ) -> tuple[np.ndarray, list[float]]:
     """p(z|x) on an n x n grid framing the posterior's mass and q's 3 sigma.
 
