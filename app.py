@@ -24,6 +24,7 @@ st.navigation(
         ],
         "Learn": [
             st.Page("pages/estimators.py", title="Estimators", icon=":material/school:"),
+            st.Page("pages/how_vae_works.py", title="How a VAE works", icon=":material/route:"),
         ],
     }
 ).run()

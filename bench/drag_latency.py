@@ -9,7 +9,7 @@ DevTools socket, unacknowledged. (Selenium's own CDP call waits for each event t
 handled, which locks the moves to just after each frame and adds most of a frame of
 waiting that no mouse causes.) 125 Hz is a standard USB mouse; gaming mice send 1,000.
 
-Measured in the page (``window.padStats``, kept by components/drag_pad/frontend/pad.js):
+Measured in the page (``window.padStats``, kept by components/drag_pad/frontend/show.js):
 
 - ``p50_ms`` / ``p95_ms``: from each pointer event's ``timeStamp`` to the end of the
   image's draw (decode, putImageData, marker and readout); ``input_wait_p50_ms`` is
@@ -47,6 +47,7 @@ from browser import (  # noqa: E402
     mouse,
     open_pad,
     pad_mapper,
+    pad_script,
     pad_state,
     streamlit_server,
     until,
@@ -73,17 +74,22 @@ requestAnimationFrame(tick);
 """
 
 # Server mode: when Python's image arrives, note the time and the point it shows.
+# Installed once per document: Streamlit may replace the pad's iframe with a new one, and
+# ``__hooks`` then changes, so a move whose answer went to the old frame is not counted.
 WATCH_RENDERS = """
-window.__renders = [];
-window.__moves = [];
-window.addEventListener('message', (e) => {
-  const m = e.data;
-  if (m && m.type === 'streamlit:render' && m.args && m.args.server_image)
-    window.__renders.push({t: performance.now(), z: m.args.z_init});
-});
-document.getElementById('plane').addEventListener('pointermove', (e) => {
-  window.__moves.push(e.timeStamp);
-}, true);
+if (!window.__renders) {
+  window.__hooks = Math.random();
+  window.__renders = [];
+  window.__moves = [];
+  window.addEventListener('message', (e) => {
+    const m = e.data;
+    if (m && m.type === 'streamlit:render' && m.args && m.args.server_image)
+      window.__renders.push({t: performance.now(), z: m.args.z_init});
+  });
+  document.getElementById('plane').addEventListener('pointermove', (e) => {
+    window.__moves.push(e.timeStamp);
+  }, true);
+}
 """
 
 
@@ -146,18 +152,15 @@ def lissajous(n: int, start: tuple[float, float]) -> list[tuple[float, float]]:
     return out
 
 
-def in_frame(driver, frame, script: str, *args):
-    driver.switch_to.frame(frame)
-    try:
-        return driver.execute_script(script, *args)
-    finally:
-        driver.switch_to.default_content()
+def watched(driver, script: str, *args):
+    """``script`` in the pad's current frame, with the render hooks installed first."""
+    return pad_script(driver, WATCH_RENDERS + script, *args)
 
 
-def browser_drag(driver, frame, moves: int, hz: float) -> dict:
-    to_px = pad_mapper(driver, frame)
-    start = tuple(in_frame(driver, frame, "return window.padState.marker"))
-    in_frame(driver, frame, COUNT_FRAMES)
+def browser_drag(driver, moves: int, hz: float) -> dict:
+    to_px = pad_mapper(driver)
+    start = tuple(pad_script(driver, "return window.padState.marker"))
+    pad_script(driver, COUNT_FRAMES)
     path = lissajous(moves, start)
     device = RawMouse(driver)
     try:
@@ -174,9 +177,8 @@ def browser_drag(driver, frame, moves: int, hz: float) -> dict:
         time.sleep(0.5)  # let the last frames land
     finally:
         device.close()
-    stats = in_frame(
+    stats = pad_script(
         driver,
-        frame,
         "window.__stopFrames = true;"
         "return {lat: window.padStats.latencies, dec: window.padStats.decodeMs,"
         " frames: window.__frames, waits: window.__waits};",
@@ -208,39 +210,43 @@ def server_roundtrips(driver, url: str, n: int) -> list[float]:
     )
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
     toggle.click()
-    until(lambda: driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentInfo']"))
-    frame = driver.find_element(By.CSS_SELECTOR, PAD)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
-
-    def server_ready():
-        driver.switch_to.frame(frame)
-        try:
-            s = pad_state(driver)
-            return s and s["ready"] and s["mode"] == "server" and s["probs"]
-        finally:
-            driver.switch_to.default_content()
-
-    until(server_ready, what="the pad in server mode")
-    to_px = pad_mapper(driver, frame)
-    in_frame(driver, frame, WATCH_RENDERS)
-    start = tuple(in_frame(driver, frame, "return window.padState.marker"))
+    until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentInfo']"),
+        what="the note that the server decodes",
+    )
+    driver.execute_script(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", PAD
+    )
+    until(
+        lambda: (s := pad_state(driver)) and s["ready"] and s["mode"] == "server" and s["probs"],
+        what="the pad in server mode",
+    )
+    to_px = pad_mapper(driver)
+    start = tuple(watched(driver, "return window.padState.marker"))
     mouse(driver, "mouseMoved", to_px(*start), pressed=False)
     mouse(driver, "mousePressed", to_px(*start), pressed=True)
     time.sleep(1.0)  # the press itself sends a point; let its answer land first
     times = []
     for z in lissajous(n, start):
-        before = in_frame(driver, frame, "return window.__renders.length")
+        hooks, before = watched(driver, "return [window.__hooks, window.__renders.length]")
         mouse(driver, "mouseMoved", to_px(*z), pressed=True)
-        sent = in_frame(driver, frame, "return [window.__moves.at(-1), window.padState.sent.z]")
+        sent = watched(driver, "return [window.__hooks, window.__moves.at(-1), padState.sent.z]")
+        if sent[0] != hooks or sent[1] is None:
+            continue  # the frame was replaced under the move: it has no timing to give
 
         def answered(sent=sent, before=before):
-            renders = in_frame(driver, frame, "return window.__renders")
-            return next((r for r in renders[before:] if r["z"] == sent[1]), None)
+            now, renders = watched(driver, "return [window.__hooks, window.__renders]")
+            if now != sent[0]:
+                return {"replaced": True}
+            return next((r for r in renders[before:] if r["z"] == sent[2]), None)
 
-        r = until(answered, timeout=30, what="the server's image")
-        times.append(r["t"] - sent[0])
+        r = until(answered, what="the server's image")
+        if "t" in r:
+            times.append(r["t"] - sent[1])
         time.sleep(0.15)
     mouse(driver, "mouseReleased", to_px(*z), pressed=False)
+    if not times:
+        raise RuntimeError("the pad's frame was replaced under every move: no round trip timed")
     return times
 
 
@@ -257,12 +263,13 @@ def main() -> None:
     driver = chrome()
     try:
         with streamlit_server() as url:
-            frame = open_pad(driver, f"{url}/")
-            browser_drag(driver, frame, 60, args.mouse_hz)  # warm-up: JIT and caches
-            result = browser_drag(driver, frame, args.moves, args.mouse_hz)
+            open_pad(driver, f"{url}/")
+            browser_drag(driver, 60, args.mouse_hz)  # warm-up: JIT and caches
+            result = browser_drag(driver, args.moves, args.mouse_hz)
             rt = server_roundtrips(driver, url, args.server_moves)
     finally:
         driver.quit()
+    result["server_moves_timed"] = len(rt)  # fewer than asked if the frame was replaced
     result["server_roundtrip_ms"] = round(statistics.median(rt), 1)
     result["server_roundtrip_p95_ms"] = round(percentile(rt, 95), 1)
     result["speedup"] = round(result["server_roundtrip_ms"] / result["p50_ms"], 1)

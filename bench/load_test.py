@@ -8,21 +8,26 @@ one thread each, all on the same machine. Phases, in order:
    (Explore -> page -> Explore -> next page ...), `rounds` times, timing each page.
 2. idle: the crowd on Explore with their pads ready, nobody moving, for `drag_seconds`:
    the server's CPU time when nothing happens.
-3. drag: the crowd presses once and moves the pointer continuously for `drag_seconds`
-   (real CDP mouse events, at most `hz` a second each), then releases. The server's CPU
-   time during the drags is compared with idle and divided by the pointer moves the pads
-   decoded; the releases (one rerun each) are measured separately, as the yardstick.
-4. mixed: the rest of `seconds`: each crowd session drags for `drag_each` s, releases,
-   waits for the nearest digits, clicks another page in the sidebar, waits until it
-   rendered, checks it for errors, clicks back to Explore, and so on round the pages.
-   Meanwhile the probe repeats the baseline's rounds: its page times against the
-   baseline's say whether the server still answers in its usual time.
+3. drag: the crowd presses once and moves the pointer continuously (real CDP mouse
+   events, at most `hz` a second each) until its pad has decoded `drag_moves` moves and
+   `drag_seconds` have passed, then releases. What each browser sent the server during
+   its drag is recorded: every WebSocket message (Streamlit's BackMsgs, by type) and
+   every HTTP request of the page and the pad. The server's CPU time during the drags
+   is compared with idle and divided by the pointer moves the pads decoded; the
+   releases (one rerun each) are measured separately, as the yardstick.
+4. mixed: each crowd session drags for `drag_each` s, releases, waits for the nearest
+   digits, clicks another page in the sidebar, waits until it rendered, checks it for
+   errors, clicks back to Explore, and so on round the pages. Meanwhile the probe
+   repeats the baseline's rounds: its page times against the baseline's say whether the
+   server still answers in its usual time. The phase ends once the rest of `seconds`
+   has passed, the probe has done `rounds` rounds and every crowd session one.
 
-The crowd's browsers run as SCHED_IDLE (`idle_priority`). They stand for browsers on the
-viewers' own machines; at normal priority ten Chromiums decoding and painting at up to
-60 Hz (12 ms of CPU a move, most of it in the renderer) take both cores, and every page
-time then measures the browsers' fight for the CPU, not the server. The crowd's own page
-times are reported too (`crowd_ms_*`), but they are that fight.
+The crowd's browsers run as SCHED_IDLE (`idle_priority`) unless `--same-priority`.
+They stand for browsers on the viewers' own machines; at normal priority ten Chromiums
+decoding and painting at up to 60 Hz (12 ms of CPU a move, most of it in the renderer)
+take both cores, and every page time then measures the browsers' fight for the CPU, not
+the server. The crowd's own page times are reported too (`crowd_ms_*`), but they are
+that fight.
 
 A page's time runs from the click to its title, its content (the selector from
 `tests/browser.py`'s PAGES) and an idle script, held for SETTLE s (not counted).
@@ -30,11 +35,15 @@ The server's RSS is sampled every 0.5 s throughout; CPU time is utime + stime fr
 /proc/<pid>/stat. Prints one JSON line.
 
     .venv/bin/python bench/load_test.py [--sessions 10] [--seconds 60] [--hz 60]
+
+Every phase ends on events (pages rendered, moves decoded), with generous deadlines that
+raise TimeoutError naming what they waited for; only the figures depend on speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import math
@@ -58,10 +67,13 @@ from browser import (  # noqa: E402
     PAD,
     PAGES,
     chrome,
+    in_pad,
     mouse,
     pad_mapper,
+    pad_script,
     streamlit_process,
 )
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 
 SETTLE = 0.5  # s a page must stay rendered and idle; not part of its time
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
@@ -72,6 +84,10 @@ NAMES = {path: path or "drag_pad" for path, _ in PAGES}
 # host-config, gets 404 and retries at /: Streamlit's frontend guessing its base path,
 # streamlit/streamlit#7074 (open). Harmless, and not this app's doing.
 KNOWN_404 = re.compile(r"/_stcore/(health|host-config) - Failed to load resource: .* 404")
+# Streamlit's frontend logs this when a component's iframe has not said it is ready after
+# 60 s (a constant in its bundle): on a busy machine that is slowness, and the page's
+# content is waited for on its own, so it is counted (``component_ready_timeouts``).
+COMPONENT_SLOW = re.compile(r"Custom Component \S+ timeout error")
 
 # Waiting happens inside the page: one WebDriver round trip per wait instead of ten a
 # second, which with ten browsers on two cores would itself be a load. ``test(a)`` is
@@ -107,6 +123,26 @@ DETAILS_SHOWN = """
 return [...document.querySelectorAll('h3')].some((h) => h.innerText.startsWith(a))
   && document.querySelector("[data-testid='stStatusWidget']") === null;
 """
+# Installed in every frame before its own scripts: each WebSocket message the page sends
+# (base64), and room for every HTTP request in the resource timing list.
+NET_WATCH = """
+(() => {
+  try { performance.setResourceTimingBufferSize(1000000); } catch (e) {}
+  const send = WebSocket.prototype.send;
+  window.__wsSent = [];
+  WebSocket.prototype.send = function (data) {
+    let bytes = null;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data))
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let text = '';
+    if (bytes) for (const b of bytes) text += String.fromCharCode(b);
+    window.__wsSent.push(bytes ? btoa(text) : null);
+    return send.call(this, data);
+  };
+})();
+"""
+NET_SENT = "return [window.__wsSent.length, performance.getEntriesByType('resource').length];"
 PAGE_ERRORS = """
 const e = document.querySelector("[data-testid='stException']");
 return [e ? e.innerText.slice(0, 300) : '', document.body.innerText.includes('Traceback')];
@@ -176,25 +212,47 @@ class Session:
     moves_sent: int = 0
     drag_s: float = 0.0
     switches: int = 0
+    cycles: int = 0  # mixed phase: drag, release, a page and back
     fallbacks: int = 0  # sidebar links that could not be clicked
+    slow_components: int = 0  # COMPONENT_SLOW messages seen
 
     def error(self, where: str, what: str) -> None:
         who = "probe" if self.index < 0 else f"session {self.index}"
         self.errors.append(f"{who} {where}: {what}"[:400])
 
     def in_pad(self, fn: Callable[[], Any]) -> Any:
-        d = self.driver
-        d.switch_to.frame(d.find_element("css selector", PAD))
-        try:
-            return fn()
-        finally:
-            d.switch_to.default_content()
+        return in_pad(self.driver, fn)
 
     def script_in_pad(self, script: str) -> Any:
-        return self.in_pad(lambda: self.driver.execute_script(script))
+        return pad_script(self.driver, script)
+
+    def net_sent(self) -> tuple[int, int]:
+        """(WebSocket messages the page sent, HTTP requests of the page and the pad)."""
+        ws, top = self.driver.execute_script(NET_SENT)
+        return ws, top + self.script_in_pad(NET_SENT)[1]
+
+    def messages_since(self, k: int) -> list[str]:
+        """The types of the BackMsgs the page sent after its first ``k``."""
+        sent = self.driver.execute_script("return window.__wsSent.slice(arguments[0])", k)
+        return [message_type(m) for m in sent]
 
 
-def wait_for(driver, test: str, a: Any = None, settle: float = 0.0, timeout: float = 120.0):
+def message_type(b64: str | None) -> str:
+    """A BackMsg's type, e.g. ``rerun_script`` or ``app_heartbeat``."""
+    if b64 is None:
+        return "text"
+    try:
+        return BackMsg.FromString(base64.b64decode(b64)).WhichOneof("type") or "none"
+    except Exception:  # not a BackMsg: still something sent to the server
+        return "unknown"
+
+
+def watch_network(driver) -> None:
+    """Record what every page this driver opens sends (NET_WATCH), from now on."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NET_WATCH})
+
+
+def wait_for(driver, test: str, a: Any = None, settle: float = 0.0, timeout: float = 300.0):
     """Wait in the page until ``test`` holds for ``settle`` s: (its value, when it began
     to hold, on time.monotonic's clock)."""
     driver.set_script_timeout(timeout + 30)
@@ -224,19 +282,22 @@ def check(s: Session, path: str) -> None:
     if traceback:
         s.error(f"/{path}", "'Traceback' in the page")
     for entry in s.driver.get_log("browser"):
-        if entry["level"] == "SEVERE" and not KNOWN_404.search(entry["message"]):
+        if entry["level"] != "SEVERE" or KNOWN_404.search(entry["message"]):
+            continue
+        if COMPONENT_SLOW.search(entry["message"]):
+            s.slow_components += 1
+        else:
             s.error(f"/{path}", f"console: {entry['message']}")
     if path == "" and (problem := s.script_in_pad("return window.padState.error")):
         s.error("/", f"pad: {problem}")
 
 
-def pad_ready(s: Session, timeout: float = 120.0) -> None:
+def pad_ready(s: Session, timeout: float = 300.0) -> None:
     """Wait until Explore's pad has decoded; measure where its plane is drawn."""
     d = s.driver
-    frame = d.find_element("css selector", PAD)
-    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    d.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", PAD)
     s.in_pad(lambda: wait_for(d, PAD_READY, timeout=timeout))
-    s.to_xy = pad_mapper(d, frame)
+    s.to_xy = pad_mapper(d)
 
 
 def switch(s: Session, path: str) -> float:
@@ -267,9 +328,19 @@ def lissajous(t: float) -> tuple[float, float]:
     return 1.8 * math.sin(2.0 * t), 1.5 * math.sin(2.7 * t)
 
 
-def press_and_drag(s: Session, start: float, deadline: float, hz: float) -> None:
-    """Press, then move along the path at most ``hz`` times a second until ``deadline``."""
+def press_and_drag(
+    s: Session,
+    start: float,
+    deadline: float,
+    hz: float,
+    decoded: int = 0,
+    timeout: float = 600.0,
+) -> None:
+    """Press, then move along the path at most ``hz`` times a second until ``deadline``
+    and until the pad has decoded ``decoded`` moves (TimeoutError after ``timeout`` s)."""
     period = 1.0 / hz
+    goal = pad_moves(s) + decoded if decoded else 0
+    check_every = max(1, round(hz / 2))  # the pad's count is read about twice a second
     while time.monotonic() < start:
         time.sleep(min(0.05, start - time.monotonic()))
     t0 = time.monotonic()
@@ -277,7 +348,13 @@ def press_and_drag(s: Session, start: float, deadline: float, hz: float) -> None
     mouse(s.driver, "mouseMoved", s.last_xy, pressed=False)
     mouse(s.driver, "mousePressed", s.last_xy, pressed=True)
     due = t0
-    while (now := time.monotonic()) < deadline:
+    while (now := time.monotonic()) < deadline or (
+        goal and (s.moves_sent % check_every or pad_moves(s) < goal)
+    ):
+        if now - t0 > timeout:
+            raise TimeoutError(
+                f"session {s.index}: waited {timeout} s for its pad to decode {decoded} moves"
+            )
         if now < due:
             time.sleep(due - now)
             now = due
@@ -288,7 +365,7 @@ def press_and_drag(s: Session, start: float, deadline: float, hz: float) -> None
     s.drag_s += time.monotonic() - t0
 
 
-def release(s: Session, timeout: float = 120.0) -> float:
+def release(s: Session, timeout: float = 300.0) -> float:
     """Let go where the pointer is; wait until the page shows that point's details."""
     d = s.driver
     before = s.script_in_pad("const v = window.padState.sent; return v && v.seq")
@@ -318,12 +395,12 @@ def in_threads(sessions: list[Session], fn: Callable[[Session], None]) -> list[t
     return threads
 
 
-def join(threads: list[threading.Thread], timeout: float) -> None:
+def join(threads: list[threading.Thread], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     if any(t.is_alive() for t in threads):
-        raise TimeoutError("a session thread did not finish")
+        raise TimeoutError(f"waited {timeout:.0f} s for {what}; a session thread is still busy")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -354,11 +431,15 @@ def run(
     rounds: int = 2,
     idle_crowd: bool = True,
     server_env: dict[str, str] | None = None,
+    drag_moves: int = 0,
+    timeout: float = 900.0,
 ) -> dict:
     """Run the load test; returns the figures (see the module docstring).
 
-    ``seconds`` is the time the N sessions spend in use: the drag phase plus the mixed
-    phase. The idle phase (as long as the drag phase) and the baseline come on top.
+    ``seconds`` is the time the N sessions spend in use at least: the drag phase plus the
+    mixed phase. The idle phase (as long as the drag phase) and the baseline come on top.
+    ``drag_moves``: each drag lasts until its pad decoded this many moves too.
+    ``timeout``: the most any phase may take before it counts as a failure.
     """
     began = time.monotonic()
     load_before = os.getloadavg()
@@ -407,6 +488,7 @@ def run(
             # --- the crowd: N more browsers on Explore, at low priority -----------------
             for _ in range(sessions):
                 drivers.append(chrome())
+                watch_network(drivers[-1])
                 if idle_crowd:
                     idle_priority(drivers[-1])
             crowd = [Session(i, d, url, probe.titles, errors) for i, d in enumerate(drivers[1:])]
@@ -417,7 +499,7 @@ def run(
                 pad_ready(s)
                 s.driver.get_log("browser")  # start-up messages are not the load's
 
-            join(in_threads(crowd, open_drag_pad), 240)
+            join(in_threads(crowd, open_drag_pad), timeout, "the crowd to open Explore")
             if errors:
                 raise RuntimeError(f"the sessions did not open Explore: {errors}")
             log(f"{sessions} sessions on Explore")
@@ -437,32 +519,50 @@ def run(
             may_release = threading.Event()
             latencies: list[float] = []
             decoded = [0] * sessions
+            sent_during_drag: dict[str, int] = defaultdict(int)
+            sent_on_release: dict[str, int] = defaultdict(int)
+            fetched_during_drag = [0] * sessions
+            pad_sent_during_drag = [False] * sessions
+            drag_ended = [0.0] * sessions
 
             def drag_phase(s: Session) -> None:
                 try:
-                    press_and_drag(s, start, deadline, hz)
+                    ws0, http0 = s.net_sent()
+                    seq0 = s.script_in_pad("const v = window.padState.sent; return v && v.seq")
+                    press_and_drag(s, start, deadline, hz, drag_moves, timeout)
+                    drag_ended[s.index] = time.monotonic()
                     decoded[s.index] = pad_moves(s) - moves0[s.index]
+                    seq1 = s.script_in_pad("const v = window.padState.sent; return v && v.seq")
+                    pad_sent_during_drag[s.index] = seq1 != seq0
+                    ws1, http1 = s.net_sent()
+                    fetched_during_drag[s.index] = http1 - http0
+                    for kind in s.messages_since(ws0)[: ws1 - ws0]:
+                        sent_during_drag[kind] += 1
                     n = min(decoded[s.index], 5000)
                     latencies.extend(
                         s.script_in_pad(f"return window.padStats.latencies.slice(-{n})")
                     )
                 finally:
                     stopped.release()
-                may_release.wait(120)
-                s.times["release"].append(release(s))
+                may_release.wait(timeout)
+                ws0 = s.net_sent()[0]
+                s.times["release"].append(release(s, timeout))
+                for kind in s.messages_since(ws0):  # the counter's check: a rerun request
+                    sent_on_release[kind] += 1
 
             phase[0] = "drag"
             threads = in_threads(crowd, drag_phase)
             time.sleep(max(0.0, start - time.monotonic()))
             c0, m0 = cpu_ms(pid), machine_cpu()
-            time.sleep(max(0.0, deadline - time.monotonic()))
+            for _ in crowd:
+                if not stopped.acquire(timeout=timeout + 60):
+                    raise TimeoutError(f"waited {timeout} s for the crowd's drags to end")
             cpu_drag = cpu_ms(pid) - c0
             busy_drag = busy_share(m0)
-            for _ in crowd:
-                stopped.acquire(timeout=120)
+            drag_wall = max(max(drag_ended) - start, 1e-3)
             c0 = cpu_ms(pid)
             may_release.set()
-            join(threads, 180)
+            join(threads, timeout, "the crowd's releases")
             cpu_release = cpu_ms(pid) - c0
             moves = sum(decoded)
             rates = [s.moves_sent / s.drag_s for s in crowd if s.drag_s]
@@ -470,15 +570,24 @@ def run(
             out.update(
                 {
                     "drag_seconds": drag_seconds,
+                    "drag_wall_s": round(drag_wall, 1),
+                    "sent_to_server_during_drags": dict(sent_during_drag),
+                    "http_requests_during_drags": sum(fetched_during_drag),
+                    "sent_to_server_on_release": dict(sent_on_release),
+                    "pads_that_sent_a_value_during_drags": sum(pad_sent_during_drag),
+                    "moves_min": min(decoded),
                     "server_cpu_ms_idle": round(cpu_idle),
                     "server_cpu_ms_drag": round(cpu_drag),
+                    "server_cpu_ms_drag_above_idle": round(
+                        cpu_drag - cpu_idle * drag_wall / drag_seconds
+                    ),
                     "machine_busy_idle": busy_idle,
                     "machine_busy_drag": busy_drag,
                     "moves": moves,
                     "moves_sent": sum(s.moves_sent for s in crowd),
                     "server_cpu_ms_per_1000_moves": round(1000 * cpu_drag / max(moves, 1), 1),
                     "server_cpu_ms_per_1000_moves_above_idle": round(
-                        1000 * (cpu_drag - cpu_idle) / max(moves, 1), 1
+                        1000 * (cpu_drag - cpu_idle * drag_wall / drag_seconds) / max(moves, 1), 1
                     ),
                     "server_cpu_ms_per_release": round(cpu_release / sessions),
                     "release_to_details_ms_p50": percentile(releases, 50),
@@ -496,29 +605,34 @@ def run(
 
             # --- mixed: the crowd drags and switches pages; the probe times the pages -----
             mixed_s = max(0.0, seconds - drag_seconds)
-            end = time.monotonic() + mixed_s
+            began_mixed = time.monotonic()
+            end = began_mixed + mixed_s
+            probe_done = threading.Event()
 
             def crowd_phase(s: Session) -> None:
                 k = s.index
-                while time.monotonic() < end:
+                while not (probe_done.is_set() and s.cycles >= 1):
                     t = time.monotonic()
-                    press_and_drag(s, t, min(t + drag_each, end), hz)
-                    release(s)
-                    if time.monotonic() >= end:
-                        break
+                    press_and_drag(s, t, t + drag_each, hz, timeout=timeout)
+                    release(s, timeout)
                     page_round(s, [pages[k % len(pages)]], s.times)
+                    s.cycles += 1
                     k += 1
 
             def probe_phase(s: Session) -> None:
-                k = 0
-                while time.monotonic() < end:
-                    page_round(s, [pages[k % len(pages)]], s.times)
-                    k += 1
+                try:
+                    k = 0
+                    while k < rounds * len(pages) or time.monotonic() < end:
+                        page_round(s, [pages[k % len(pages)]], s.times)
+                        k += 1
+                finally:
+                    probe_done.set()
 
             phase[0] = "mixed"
             c0, m0 = cpu_ms(pid), machine_cpu()
             threads = in_threads(crowd, crowd_phase) + in_threads([probe], probe_phase)
-            join(threads, mixed_s + 300)
+            join(threads, mixed_s + timeout, "the mixed phase's rounds")
+            mixed_s = time.monotonic() - began_mixed
             cpu_mixed = cpu_ms(pid) - c0
             busy_mixed = busy_share(m0)
             crowd_times: dict[str, list[float]] = defaultdict(list)
@@ -546,8 +660,10 @@ def run(
                     "machine_busy_mixed": busy_mixed,
                     "page_switches": sum(s.switches for s in crowd),
                     "page_switches_min": min(s.switches for s in crowd),
+                    "crowd_cycles_min": min(s.cycles for s in crowd),
                     "probe_switches": sum(len(v) for v in probe.times.values()),
                     "click_fallbacks": sum(s.fallbacks for s in [probe, *crowd]),
+                    "component_ready_timeouts": sum(s.slow_components for s in [probe, *crowd]),
                     "pages": table,
                 }
             )
@@ -585,6 +701,9 @@ def main() -> None:
     p.add_argument("--drag-seconds", type=float, default=15.0, help="drag phase (and idle)")
     p.add_argument("--hz", type=float, default=60.0, help="pointer moves a second, at most")
     p.add_argument("--drag-each", type=float, default=2.0, help="s per drag in the mixed phase")
+    p.add_argument(
+        "--drag-moves", type=int, default=0, help="each drag phase drag decodes this many at least"
+    )
     p.add_argument("--rounds", type=int, default=2, help="baseline rounds of all pages")
     p.add_argument(
         "--same-priority",
@@ -608,6 +727,7 @@ def main() -> None:
         rounds=args.rounds,
         idle_crowd=not args.same_priority,
         server_env=dict(v.split("=", 1) for v in args.server_env) or None,
+        drag_moves=args.drag_moves,
     )
     print(json.dumps(result))
 

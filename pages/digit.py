@@ -7,12 +7,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import state
-from vae import digit, evaluate, images
+from vae import digit, evaluate, images, latent_plane
 from vae.data import to_model_input
+from vae.upload import MAX_UPLOAD_BYTES
 
 VIEW_SCALE = 8  # 28 px -> 224 px, crisp
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 NEIGHBOURS = 25  # test encodings nearest to mu that vote on "looks like"
+ELLIPSE_POINTS = 100
 INVERT_LABELS = {
     "auto": "Detect from the border",
     "yes": "Dark digit on light background",
@@ -31,16 +33,17 @@ def prepared(data: bytes, invert: str) -> np.ndarray:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def analyse(key: tuple[str, float], image: np.ndarray, _model) -> dict[str, np.ndarray | float]:
+def analyse(key: state.Key, image: np.ndarray) -> dict[str, np.ndarray | float]:
     """The model's view of one digit: input, z_mean, z_log_var, reconstruction, ELBO terms."""
-    x = to_model_input(image[None], _model.config.decoder)
-    z_mean, z_log_var = evaluate.encode(_model, x)
-    terms = evaluate.per_example_terms(_model, x, seed=0)
+    model = state.checkpoint_at(key).model
+    x = to_model_input(image[None], model.config.decoder)
+    z_mean, z_log_var = evaluate.encode(model, x)
+    terms = evaluate.per_example_terms(model, x, seed=0)
     return {
         "x": x[0, ..., 0],
         "z_mean": z_mean[0],
         "z_log_var": z_log_var[0],
-        "reconstruction": evaluate.decode(_model, z_mean)[0, ..., 0],
+        "reconstruction": evaluate.decode(model, z_mean)[0, ..., 0],
         **{k: float(v[0]) for k, v in terms.items()},
     }
 
@@ -49,7 +52,7 @@ def read_upload() -> bytes | None:
     upload = st.file_uploader(
         "A picture of one digit",
         type=UPLOAD_TYPES,
-        max_upload_size=digit.MAX_BYTES // 2**20,
+        max_upload_size=MAX_UPLOAD_BYTES // 2**20,
         key="digit_upload",
         help="Any photo or scan works: it is cropped to the digit, scaled into a 20×20 box "
         "and centred by its centre of mass in 28×28, as MNIST was made.",
@@ -100,7 +103,7 @@ except digit.ImageError as exc:
     st.error(str(exc))
     st.stop()
 
-result = analyse(key, image, ckpt.model)
+result = analyse(key, image)
 z_mean, z_std = result["z_mean"], np.exp(0.5 * result["z_log_var"])
 
 cols = st.columns(3)
@@ -121,9 +124,7 @@ cols[2].image(
 
 z_mean_all, _ = state.active_encodings()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
-nearest = np.argsort(np.sum((z_mean_all - z_mean) ** 2, axis=1))[:NEIGHBOURS]
-votes = np.bincount(y_test[nearest], minlength=len(class_names))
-looks_like = class_names[int(np.argmax(votes))]
+looks_like = class_names[latent_plane.nearest_class(z_mean, z_mean_all, y_test, NEIGHBOURS)]
 
 m = st.columns(4)
 m[0].metric("−ELBO (nats)", f"{result['neg_elbo']:.1f}")
@@ -136,6 +137,12 @@ m[3].metric(
 )
 
 j = ckpt.config.latent_dim
+if j < 2:
+    st.info(
+        "The map of the latent plane needs a latent space of 2 or more dimensions; this "
+        f"model has one. Your digit lands at μ = {z_mean[0]:.2f} with σ = {z_std[0]:.3f}."
+    )
+    st.stop()
 fig = go.Figure()
 for c, name in enumerate(class_names):
     sel = y_test == c
@@ -149,12 +156,12 @@ for c, name in enumerate(class_names):
             hoverinfo="skip",
         )
     )
-t = np.linspace(0, 2 * np.pi, 100)
 for k, dash in ((1, "solid"), (2, "dash")):
+    curve = latent_plane.ellipse(z_mean[:2], z_std[:2], k, ELLIPSE_POINTS)
     fig.add_trace(
         go.Scatter(
-            x=z_mean[0] + k * z_std[0] * np.cos(t),
-            y=z_mean[1] + k * z_std[1] * np.sin(t),
+            x=curve[:, 0],
+            y=curve[:, 1],
             mode="lines",
             line={"color": "#ff2b2b", "width": 2, "dash": dash},
             name=f"{k}σ of q(z|x)",

@@ -1,4 +1,4 @@
-"""Explore: drag a point through the latent plane; the image follows the pointer.
+"""Drag pad: drag a point through the latent plane; the image follows the pointer.
 
 The decoder runs in the browser (components/drag_pad), so a drag costs no rerun; the
 page hears only the release and then shows what needs the server: the nearest test
@@ -28,29 +28,25 @@ THUMB_SCALE = 4  # 28 px -> 112 px neighbours
 
 
 @st.cache_data(show_spinner="Sending the decoder to the browser…", max_entries=8)
-def _decoder(path: str, stamp: float) -> tuple[str | None, str | None]:
+def _decoder(key: state.Key) -> tuple[str | None, str | None]:
     """(URL stem of the exported decoder, None) or (None, why it cannot run in a browser)."""
     problems: list[str] = []
-    url = publish_decoder(state.load(path), lambda exc: problems.append(str(exc)))
+    url = publish_decoder(state.checkpoint_at(key), lambda exc: problems.append(str(exc)))
     return url, (problems[0] if problems else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _points(path: str, stamp: float, reach: float) -> tuple[str, list[float]]:
+def _points(key: state.Key, reach: float) -> tuple[str, list[float]]:
     """(URL of the plane's points, the plane's extent): z_mean's first two dims by class."""
-    z_mean, _ = state.encodings(path, stamp)
-    _, y_test, _ = state.test_set(state.load(path).config.dataset)
+    z_mean, _ = state.encodings(key)
+    _, y_test, _ = state.test_set(state.checkpoint_at(key).config.dataset)
     xy = z_mean[:, :2]
     return publish_points(xy, y_test), latent_plane.plane_extent(xy, min_extent=max(3.5, reach))
 
 
 def _manifold_range() -> list[float]:
     """[lo, hi] of the Manifold page's grid: its current settings, or its defaults."""
-    axis = manifold.grid_axis(
-        int(st.session_state.get("manifold_n", 20)),
-        st.session_state.get("manifold_mode", "prior"),
-        float(st.session_state.get("manifold_span", 3.0)),
-    )
+    axis = manifold.grid_axis(*state.manifold_settings())
     return [float(axis.min()), float(axis.max())]
 
 
@@ -174,13 +170,14 @@ def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
 # --- page -----------------------------------------------------------------------------
 st.title("Drag through the latent space")
 plane = state.active_plane("the pad")
-ckpt, path, stamp, j = plane.ckpt, plane.path, plane.stamp, plane.ckpt.config.latent_dim
+ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
+path = key[0]
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
 
-decoder_url, problem = _decoder(path, stamp)
+decoder_url, problem = _decoder(key)
 manifold_range = _manifold_range()
-points_url, extent = _points(path, stamp, manifold_range[1])
+points_url, extent = _points(key, manifold_range[1])
 _take(st.session_state.get(PAD_KEY), path, j)  # the browser's last point, before drawing
 pad_args = {
     "points_url": points_url,

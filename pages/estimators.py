@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from ui import state
 from vae import evaluate
+from vae.config import ESTIMATORS
 
 GV_BATCH = 100  # the first 100 test images: one fixed minibatch for both estimators
 GV_REPEATS = 30  # noise draws per estimator; the variance is over these
 GV_SEED = 0
-GRID_SIZE = 100  # quadrature nodes per axis for log p(x) when J = 2 (about 0.1 nats)
-IW_SAMPLES = 1000  # importance samples for log p(x) when J > 2
+BUDGET = evaluate.FEW_DIGITS  # quadrature grid (J = 2) or importance samples (other J)
 ELBO_SAMPLES = 500  # draws of z per image, so the ELBO's own noise is well under the gap
 MAX_DIGITS = 8
+ESTIMATOR_LABELS = {"sgvb-a": "SGVB-A (sampled KL)", "sgvb-b": "SGVB-B (analytic KL)"}
 DEFAULT_DIGITS = "0, 1, 2, 3, 4"
 
 st.title("Estimators: what the paper's tricks buy")
@@ -25,29 +25,30 @@ x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring gradient variance (once per model)…")
-def gradient_variance(key: tuple[str, float], _model, _x: np.ndarray) -> dict:
-    return evaluate.gradient_variance(_model, _x[:GV_BATCH], n_repeats=GV_REPEATS, seed=GV_SEED)
+def gradient_variance(key: state.Key) -> dict:
+    ckpt = state.checkpoint_at(key)
+    x = state.test_inputs(ckpt)[:GV_BATCH]
+    return evaluate.gradient_variance(ckpt.model, x, n_repeats=GV_REPEATS, seed=GV_SEED)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing log p(x) for the chosen digits…")
-def elbo_and_log_px(key: tuple[str, float], indices: tuple[int, ...], _model, _x: np.ndarray):
+def elbo_and_log_px(key: state.Key, indices: tuple[int, ...]):
     """(-ELBO [n], -log p(x) [n], how log p(x) was computed) for test images ``indices``."""
-    x = _x[list(indices)]
-    neg_elbo = evaluate.per_example_terms(_model, x, n_samples=ELBO_SAMPLES, batch_size=MAX_DIGITS)[
-        "neg_elbo"
-    ]
-    if _model.config.latent_dim == 2:
-        grid = evaluate.model_grid_log_px(_model, x, grid_size=GRID_SIZE)
+    ckpt = state.checkpoint_at(key)
+    model, x = ckpt.model, state.test_inputs(ckpt)[list(indices)]
+    terms = evaluate.per_example_terms(model, x, n_samples=ELBO_SAMPLES, batch_size=MAX_DIGITS)
+    neg_elbo = terms["neg_elbo"]
+    if evaluate.has_quadrature(model.config.latent_dim):
+        grid = evaluate.model_grid_log_px(model, x, grid_size=BUDGET.grid_size)
         how = (
-            f"log p(x) by quadrature on a {GRID_SIZE}×{GRID_SIZE} grid over "
+            f"log p(x) by quadrature on a {BUDGET.grid_size}×{BUDGET.grid_size} grid over "
             f"[−{grid.z_range:g}, {grid.z_range:g}]² "
             f"(error estimate {grid.error_estimate:.2f} nats)"
         )
         return neg_elbo, -grid.log_px, how
-    log_px = evaluate.iw_log_px(_model, x, k=IW_SAMPLES, batch_size=MAX_DIGITS)
-    how = (
-        f"log p(x) by importance sampling with K = {IW_SAMPLES} (a lower bound, tight for large K)"
-    )
+    k = BUDGET.iw_samples
+    log_px = evaluate.iw_log_px(model, x, k=k, batch_size=MAX_DIGITS)
+    how = f"log p(x) by importance sampling with K = {k} (a lower bound, tight for large K)"
     return neg_elbo, -log_px, how
 
 
@@ -79,18 +80,16 @@ def grouped_bars(where, bars: list[go.Bar], y_title: str, key: str) -> None:
     where.plotly_chart(fig, theme="streamlit", key=key)
 
 
-x_model = state.test_inputs(ckpt)
-
 # --- 1. gradient variance --------------------------------------------------------
 st.subheader("1 · Gradient noise: SGVB-A against SGVB-B")
-gv = gradient_variance(key, ckpt.model, x_model)
+gv = gradient_variance(key)
 groups = ["encoder", "decoder"]
 chart_col, text_col = st.columns([3, 2], gap="large")
 grouped_bars(
     chart_col,
     [
-        go.Bar(name=name, x=groups, y=[gv[est][g]["variance"] for g in groups])
-        for est, name in (("sgvb-a", "SGVB-A (sampled KL)"), ("sgvb-b", "SGVB-B (analytic KL)"))
+        go.Bar(name=ESTIMATOR_LABELS[est], x=groups, y=[gv[est][g]["variance"] for g in groups])
+        for est in ESTIMATORS
     ],
     "gradient variance (sum over weights)",
     key="gv_chart",
@@ -113,12 +112,12 @@ text_col.markdown(
 with text_col.expander("Numbers"):
     st.dataframe(
         {
-            "estimator": ["SGVB-A", "SGVB-B"],
+            "estimator": [est.upper() for est in ESTIMATORS],
             **{
-                f"{g} variance": [gv[e][g]["variance"] for e in ("sgvb-a", "sgvb-b")]
+                f"{g} variance": [gv[e][g]["variance"] for e in ESTIMATORS]
                 for g in (*groups, "all")
             },
-            "all ‖mean gradient‖²": [gv[e]["all"]["mean_sq_norm"] for e in ("sgvb-a", "sgvb-b")],
+            "all ‖mean gradient‖²": [gv[e]["all"]["mean_sq_norm"] for e in ESTIMATORS],
         },
         hide_index=True,
         key="gv_table",
@@ -135,7 +134,7 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 
-neg_elbo, neg_log_px, how = elbo_and_log_px(key, indices, ckpt.model, x_model)
+neg_elbo, neg_log_px, how = elbo_and_log_px(key, indices)
 gap = neg_elbo - neg_log_px
 labels = [f"#{i} ({class_names[y_test[i]]})" for i in indices]
 chart_col, text_col = st.columns([3, 2], gap="large")

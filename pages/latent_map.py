@@ -28,18 +28,18 @@ def _sprite(dataset: str) -> tuple[str, sprite.SpriteLayout]:
 
 
 @st.cache_data(max_entries=16)
-def _plane(path: str, stamp: float, dims: tuple[int, int] | str) -> latent_plane.Projection:
-    z_mean, _ = state.encodings(path, stamp)
+def _plane(key: state.Key, dims: tuple[int, int] | str) -> latent_plane.Projection:
+    z_mean, _ = state.encodings(key)
     return latent_plane.project(z_mean, dims)
 
 
 # The class traces are the heavy part of the figure and never change for a plane, so
 # they are built once; cache_resource hands out the same read-only dicts without a copy.
 @st.cache_resource(max_entries=16)
-def _class_traces(path: str, stamp: float, dims: tuple[int, int] | str) -> list[dict]:
-    z_mean, _ = state.encodings(path, stamp)
-    _, y_test, class_names = state.test_set(state.load(path).config.dataset)
-    xy = _plane(path, stamp, dims).apply(z_mean).astype(np.float32)
+def _class_traces(key: state.Key, dims: tuple[int, int] | str) -> list[dict]:
+    z_mean, _ = state.encodings(key)
+    _, y_test, class_names = state.test_set(state.checkpoint_at(key).config.dataset)
+    xy = _plane(key, dims).apply(z_mean).astype(np.float32)
     traces = []
     for c, name in enumerate(class_names):
         idx = np.flatnonzero(y_test == c)
@@ -57,26 +57,28 @@ def _class_traces(path: str, stamp: float, dims: tuple[int, int] | str) -> list[
 
 
 @st.cache_data(show_spinner="Computing the aggregate posterior…", max_entries=8)
-def _densities(path: str, stamp: float, dims: tuple[int, int] | str) -> tuple[np.ndarray, ...]:
+def _densities(key: state.Key, dims: tuple[int, int] | str) -> tuple[np.ndarray, ...]:
     """(xs, ys, q(z), p(z)) on one grid in the drawn plane."""
-    z_mean, z_log_var = state.encodings(path, stamp)
-    proj = _plane(path, stamp, dims)
+    z_mean, z_log_var = state.encodings(key)
+    proj = _plane(key, dims)
     xs, ys = latent_plane.density_grid(proj.apply(z_mean))
     q = latent_plane.aggregate_posterior_density(z_mean, z_log_var, xs, ys, proj)
     return xs, ys, q, latent_plane.prior_density(xs, ys)
 
 
 @st.cache_data(max_entries=64)
-def _reconstructions(path: str, stamp: float, indices: tuple[int, ...]) -> np.ndarray:
+def _reconstructions(key: state.Key, indices: tuple[int, ...]) -> np.ndarray:
     """Images [n, H, W, C] decoded at z_mean: the deterministic reconstruction, one batch."""
-    z_mean, _ = state.encodings(path, stamp)
-    return evaluate.decode(state.load(path).model, z_mean[list(indices)])
+    z_mean, _ = state.encodings(key)
+    return evaluate.decode(state.checkpoint_at(key).model, z_mean[list(indices)])
 
 
 def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", group: str = "") -> dict:
     # NaN separators break the polyline between ellipses; JSON has no NaN, so use None.
     # WebGL, like the points: Plotly paints WebGL above SVG, so SVG lines would be hidden.
-    to_list = lambda v: [None if np.isnan(a) else round(float(a), 4) for a in v]  # noqa: E731
+    def to_list(v: np.ndarray) -> list[float | None]:
+        return [None if np.isnan(a) else round(float(a), 4) for a in v]
+
     return {
         "type": "scattergl",
         "mode": "lines",
@@ -233,7 +235,7 @@ def _details(selected: list[int], recon, z_mean, z_log_var, terms, x_test, y_tes
 # --- page -----------------------------------------------------------------------------
 st.title("Latent map")
 plane = state.active_plane("the map")
-ckpt, path, stamp, j = plane.ckpt, plane.path, plane.stamp, plane.ckpt.config.latent_dim
+ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
 
@@ -268,12 +270,12 @@ with controls:
         ),
     }
 
-proj = _plane(path, stamp, dims)
+proj = _plane(key, dims)
 sprite_url, layout = _sprite(ckpt.config.dataset)
-density = _densities(path, stamp, dims) if show["density"] else None
+density = _densities(key, dims) if show["density"] else None
 selected = [i for i in st.session_state[SELECTION] if 0 <= i < len(z_mean)]
 title = f"{len(z_mean):,} test images at z_mean · {proj.description}"
-classes = _class_traces(path, stamp, dims)
+classes = _class_traces(key, dims)
 if density is not None:  # fade the points so the contours (SVG, painted below WebGL) show
     classes = [{**t, "marker": {**t["marker"], "opacity": 0.25}} for t in classes]
 figure = {
@@ -294,7 +296,8 @@ figure = {
         "hovermode": "closest",
         "margin": {"l": 50, "r": 10, "t": 60, "b": 45},
         "legend": {"itemsizing": "constant"},
-        "uirevision": f"{path}|{stamp}|{dims}",  # keep zoom and legend while only overlays change
+        # Keep zoom and legend while only the overlays change.
+        "uirevision": f"{key[0]}|{key[1]}|{dims}",
     },
 }
 with controls:
@@ -349,10 +352,10 @@ with side:
         ),
     )
     # After the map is on screen: the whole test set's ELBO takes a few seconds, once.
-    terms = state.test_terms(path, stamp)
+    terms = state.test_terms(key)
     if selected:
         st.button("Clear selection", on_click=_select, args=([],))
-        recon = _reconstructions(path, stamp, tuple(selected[:GALLERY]))
+        recon = _reconstructions(key, tuple(selected[:GALLERY]))
         _details(selected, recon, z_mean, z_log_var, terms, x_test, y_test, names)
     else:
         st.info("Select points on the map to see their images, μ, σ, KL and ELBO.")

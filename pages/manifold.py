@@ -19,10 +19,10 @@ side = ckpt.config.image_shape[0]
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def manifold_png(
-    key: tuple[str, float], n: int, mode: str, span: float, dims: tuple[int, int], _model
+    key: state.Key, n: int, mode: str, span: float, dims: tuple[int, int]
 ) -> tuple[bytes, np.ndarray, int]:
     """(PNG bytes of the crisp grid, axis values [n], pixel scale); one batched decode."""
-    grid = manifold.manifold(_model, n=n, mode=mode, span=span, dims=dims)
+    grid = manifold.manifold(state.checkpoint_at(key).model, n=n, mode=mode, span=span, dims=dims)
     scale = manifold.picture_scale(n, side)
     picture = manifold.grid_picture(grid)
     return images.png_bytes(picture, scale=scale), manifold.grid_axis(n, mode, span), scale
@@ -33,19 +33,20 @@ with controls:
     mode = st.radio(
         "Grid",
         manifold.GRID_MODES,
+        index=manifold.GRID_MODES.index(manifold.DEFAULT_MODE),
         format_func={"prior": "Equal prior mass (inverse CDF)", "linear": "Linear"}.get,
-        key="manifold_mode",
+        key=state.MANIFOLD_MODE,
         help="Equal prior mass is the paper's Fig. 4: each cell holds the same share of "
         "N(0, I), so the grid is dense near 0 and sparse in the tails.",
     )
-    n = st.slider("Grid size (n × n)", 5, 30, 20, key="manifold_n")
+    n = st.slider("Grid size (n × n)", 5, 30, manifold.DEFAULT_SIZE, key=state.MANIFOLD_SIZE)
     span = st.slider(
         "Range ±",
         0.5,
         6.0,
-        3.0,
+        manifold.DEFAULT_SPAN,
         0.5,
-        key="manifold_span",
+        key=state.MANIFOLD_SPAN,
         disabled=mode != "linear",
         help="Linear grid only: z runs from −range to +range on both axes.",
     )
@@ -63,7 +64,7 @@ with controls:
             st.stop()
         dims = (d1, d2)
 
-png, axis, scale = manifold_png(state.active_key(), n, mode, span, dims, ckpt.model)
+png, axis, scale = manifold_png(state.active_key(), n, mode, span, dims)
 cell = side * scale  # pixels per decoded image in the picture
 
 

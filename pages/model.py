@@ -7,11 +7,11 @@ import math
 import streamlit as st
 
 from ui import state
-from vae import jobs, upload
+from vae import run_list, upload
 from vae.errors import VAEError
 
 SOURCES = {"default": "Shipped default", "run": "A run trained earlier", "upload": "Upload"}
-UPLOADS_DIR = state.RUNS_DIR / "uploads"
+UPLOADS_DIR = state.RUNS_DIR / run_list.UPLOADS_FOLDER
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -28,7 +28,7 @@ def choose_default() -> None:
 
 
 def choose_run() -> None:
-    runs = jobs.list_runs(state.RUNS_DIR)
+    runs = run_list.list_runs(state.RUNS_DIR)
     if not runs:
         st.info("No runs yet. Train one on the **Train** page; it will be listed here.")
         return

@@ -18,17 +18,20 @@ key = state.active_key()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def samples_png(key: tuple[str, float], count: int, seed: int, _model) -> bytes:
+def samples_png(key: state.Key, count: int, seed: int) -> bytes:
     """PNG of ``count`` prior draws decoded in one batched call, tiled with 1 px gaps."""
-    return images.png_bytes(images.tile(_model.sample(count, seed=seed), pad=1), STRIP_SCALE)
+    drawn = state.checkpoint_at(key).model.sample(count, seed=seed)
+    return images.png_bytes(images.tile(drawn, pad=1), STRIP_SCALE)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def interpolation(
-    key: tuple[str, float], pair: tuple[int, int], steps: int, method: str, _model, _x: np.ndarray
+    key: state.Key, pair: tuple[int, int], steps: int, method: str
 ) -> tuple[np.ndarray, bytes, bytes]:
     """(z [steps, J], strip PNG, animated GIF) between test images ``pair``."""
-    z, frames = interpolate.interpolation_frames(_model, _x[list(pair)], steps, method)
+    ckpt = state.checkpoint_at(key)
+    x_pair = state.test_inputs(ckpt)[list(pair)]
+    z, frames = interpolate.interpolation_frames(ckpt.model, x_pair, steps, method)
     strip = images.png_bytes(images.tile(frames, cols=steps, pad=1), STRIP_SCALE)
     return z, strip, interpolate.gif_bytes(frames, scale=GIF_SCALE)
 
@@ -52,7 +55,7 @@ with prior_tab:
         )
     with right:
         st.image(
-            samples_png(key, count, int(seed), ckpt.model),
+            samples_png(key, count, int(seed)),
             caption=f"{count} samples from the prior, seed {seed}",
             output_format="PNG",
         )
@@ -77,9 +80,7 @@ with path_tab:
         "changes linearly, so the path avoids the origin's low-norm region that the "
         "straight line cuts through between far-apart codes.",
     )
-    z, strip, gif = interpolation(
-        key, (int(a), int(b)), steps, method, ckpt.model, state.test_inputs(ckpt)
-    )
+    z, strip, gif = interpolation(key, (int(a), int(b)), steps, method)
 
     o1, o2, anim = st.columns([1, 1, 2])
     for col, idx in ((o1, int(a)), (o2, int(b))):

@@ -17,6 +17,7 @@ from vae.jobs import CANCELLED, FAILED, FINISHED, JobManager, TrainingBusyError
 SHARED = os.environ.get("VAE_SHARED_SERVER", "") == "1"
 OWNER = "train_owner"  # session_state: this session's id, to tell its jobs from others'
 JOB = "train_job"  # session_state: the id of the job this session started last
+DEFAULTS = VAEConfig()  # the form starts from the config's own defaults
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 ESTIMATOR_NOTES = {
@@ -64,21 +65,28 @@ def settings_form(jobs: JobManager) -> None:
         a, b, c = st.columns(3)
         with a:
             dataset = st.selectbox(
-                "Data set", DATASETS, format_func=DATASET_NAMES.get, disabled=SHARED
+                "Data set",
+                DATASETS,
+                index=DATASETS.index(DEFAULTS.dataset),
+                format_func=DATASET_NAMES.get,
+                disabled=SHARED,
             )
-            latent_dim = st.number_input("Latent dimension J", value=2, disabled=SHARED)
+            latent_dim = st.number_input(
+                "Latent dimension J", value=DEFAULTS.latent_dim, disabled=SHARED
+            )
             decoder = st.radio(
                 "Decoder p(x|z)",
                 DECODERS,
+                index=DECODERS.index(DEFAULTS.decoder),
                 captions=[DECODER_NOTES[d] for d in DECODERS],
                 disabled=SHARED,
             )
         with b:
-            epochs = st.number_input("Epochs", value=10, disabled=SHARED)
-            batch_size = st.number_input("Batch size", value=128, disabled=SHARED)
+            epochs = st.number_input("Epochs", value=DEFAULTS.epochs, disabled=SHARED)
+            batch_size = st.number_input("Batch size", value=DEFAULTS.batch_size, disabled=SHARED)
             learning_rate = st.number_input(
                 "Learning rate",
-                value=1e-3,
+                value=DEFAULTS.learning_rate,
                 step=1e-4,
                 format="%.5f",
                 disabled=SHARED,
@@ -87,18 +95,18 @@ def settings_form(jobs: JobManager) -> None:
             estimator = st.radio(
                 "Estimator",
                 ESTIMATORS,
-                index=ESTIMATORS.index("sgvb-b"),
+                index=ESTIMATORS.index(DEFAULTS.estimator),
                 format_func=str.upper,
                 captions=[ESTIMATOR_NOTES[e] for e in ESTIMATORS],
                 disabled=SHARED,
             )
             beta = st.number_input(
                 "β (weight of the KL term; 1 is the true ELBO)",
-                value=1.0,
+                value=DEFAULTS.beta,
                 step=0.1,
                 disabled=SHARED,
             )
-            seed = st.number_input("Seed", value=0, disabled=SHARED)
+            seed = st.number_input("Seed", value=DEFAULTS.seed, disabled=SHARED)
         submitted = st.form_submit_button("Start training", type="primary", disabled=SHARED)
     if not submitted or SHARED:
         return

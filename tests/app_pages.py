@@ -27,7 +27,7 @@ def open_page(page: str, checkpoint: Path) -> AppTest:
     """Run app.py with ``checkpoint`` active and switch to ``pages/<page>.py``."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["active_checkpoint"] = str(checkpoint)
-    # Switch before the first run: running the default page (Explore) first would
+    # Switch before the first run: running the default page (the Drag pad) first would
     # encode the test set and export the decoder for nothing.
     at.switch_page(f"pages/{page}.py")
     at.run()

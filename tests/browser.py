@@ -27,6 +27,9 @@ CHROME_FLAGS = (
 )
 
 
+COMMAND_TIMEOUT_S = 600
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,7 +50,7 @@ PAGES = [
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
+def streamlit_server(env: dict[str, str] | None = None, timeout: float = 120.0) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free loopback port; yields its URL."""
     with streamlit_process(env, timeout) as (url, _):
         yield url
@@ -55,7 +58,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -
 
 @contextlib.contextmanager
 def streamlit_process(
-    env: dict[str, str] | None = None, timeout: float = 60.0
+    env: dict[str, str] | None = None, timeout: float = 120.0
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``streamlit_server`` that also yields the server's process (its pid, for /proc)."""
     port = free_port()
@@ -109,7 +112,10 @@ def chrome(width: int = 1400, height: int = 1000):
         options.add_argument(flag)
     options.add_argument(f"--window-size={width},{height}")
     options.add_argument(f"--user-data-dir={_tmp_profile()}")
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # One WebDriver command may wait this long for a busy browser before it fails.
+    driver.command_executor.client_config.timeout = COMMAND_TIMEOUT_S
+    return driver
 
 
 def _tmp_profile() -> str:
@@ -124,7 +130,7 @@ def screenshot_dir() -> Path:
     return path
 
 
-def wait_rendered(driver, selector: str, timeout: float = 90.0) -> None:
+def wait_rendered(driver, selector: str, timeout: float = 180.0) -> None:
     """Streamlit draws over a websocket after load: wait for content and an idle script."""
     from selenium.webdriver.common.by import By
 
@@ -145,33 +151,77 @@ def wait_rendered(driver, selector: str, timeout: float = 90.0) -> None:
 
 # --- the drag pad (components/drag_pad) -------------------------------------------------
 PAD = "iframe[title='components.drag_pad.drag_pad']"
+WAIT_S = 120.0  # the longest any wait for the page may take before it counts as a failure
 
 
-def until(fn, timeout: float = 60.0, what: str = "condition"):
+def until(fn, timeout: float = WAIT_S, what: str = "condition"):
+    """Poll ``fn`` until it returns something truthy; that value. ``what`` names the wait."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = fn()
         if value:
             return value
         time.sleep(0.1)
-    raise TimeoutError(f"{what} not met within {timeout} s")
+    raise TimeoutError(f"waited {timeout} s for {what}; it did not happen")
 
 
-def pad_state(driver) -> dict:
-    """padState with probs as a list; read in one script, so z and probs belong together."""
+def in_pad(driver, fn, timeout: float = WAIT_S):
+    """``fn()`` run inside the pad's iframe, found afresh; back in the page afterwards.
+
+    Streamlit may replace the iframe whenever it re-renders, which makes a frame element
+    found earlier stale: the frame is looked up again and ``fn`` retried until
+    ``timeout``. So ``fn`` must be safe to run twice (a read, or an idempotent script).
+    """
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        NoSuchFrameException,
+        StaleElementReferenceException,
+    )
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, PAD))
+            try:
+                return fn()
+            finally:
+                driver.switch_to.default_content()
+        except (NoSuchElementException, NoSuchFrameException, StaleElementReferenceException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def pad_script(driver, script: str, *args):
+    """``driver.execute_script`` inside the pad's iframe (see ``in_pad``)."""
+    return in_pad(driver, lambda: driver.execute_script(script, *args))
+
+
+PAD_STATE = (
+    "const s = window.padState;"
+    "return s && Object.assign({}, s, {probs: s.probs ? Array.from(s.probs) : null,"
+    " n: window.padStats.latencies.length, moves: window.padStats.moves});"
+)
+
+
+def pad_state(driver) -> dict | None:
+    """padState with probs as a list, read in one script inside the pad's iframe, so z
+    and probs belong together; ``n``/``moves``: frames drawn and moves decoded so far."""
+    return pad_script(driver, PAD_STATE)
+
+
+def pad_rect(driver) -> dict:
+    """The pad iframe's rectangle in top-level viewport pixels, looked up afresh."""
     return driver.execute_script(
-        "const s = window.padState;"
-        "return s && Object.assign({}, s, {probs: s.probs ? Array.from(s.probs) : null,"
-        " n: window.padStats.latencies.length});"
+        "return document.querySelector(arguments[0]).getBoundingClientRect().toJSON()", PAD
     )
 
 
-def to_page(driver, frame, z1: float, z2: float) -> tuple[float, float]:
+def to_page(driver, z1: float, z2: float) -> tuple[float, float]:
     """Top-level viewport pixels of latent point (z1, z2): CDP input is not per frame."""
-    driver.switch_to.frame(frame)
-    p = driver.execute_script("return window.padPoint(arguments[0], arguments[1])", z1, z2)
-    driver.switch_to.default_content()
-    r = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
+    p = pad_script(driver, "return window.padPoint(arguments[0], arguments[1])", z1, z2)
+    r = pad_rect(driver)
     return r["left"] + p["x"], r["top"] + p["y"]
 
 
@@ -189,25 +239,23 @@ def mouse(driver, kind: str, xy: tuple[float, float], pressed: bool) -> None:
     )
 
 
-def open_pad(driver, url: str, timeout: float = 90.0):
-    """Open the Explore page at ``url``; returns the pad's iframe once it has decoded."""
-    from selenium.webdriver.common.by import By
-
+def open_pad(driver, url: str, timeout: float = WAIT_S) -> dict:
+    """Open the Explore page at ``url`` and wait until the pad has decoded; its state."""
     driver.get(url)
     wait_rendered(driver, PAD, timeout)
-    frame = driver.find_element(By.CSS_SELECTOR, PAD)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
-    driver.switch_to.frame(frame)
-    try:
-        until(lambda: (s := pad_state(driver)) and s["ready"] and s["probs"], timeout, "the pad")
-    finally:
-        driver.switch_to.default_content()
-    return frame
+    driver.execute_script(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", PAD
+    )
+    return until(
+        lambda: (s := pad_state(driver)) and s["ready"] and s["probs"] and s,
+        timeout,
+        "the pad to load its decoder and draw",
+    )
 
 
-def pad_mapper(driver, frame):
+def pad_mapper(driver):
     """z -> top-level viewport pixels, measured once: an affine map, so many moves can be
     sent without a frame switch each (the page must not scroll or resize meanwhile)."""
-    x0, y0 = to_page(driver, frame, 0.0, 0.0)
-    x1, y1 = to_page(driver, frame, 1.0, 1.0)
+    x0, y0 = to_page(driver, 0.0, 0.0)
+    x1, y1 = to_page(driver, 1.0, 1.0)
     return lambda z1, z2: (x0 + (x1 - x0) * z1, y0 + (y1 - y0) * z2)

@@ -16,8 +16,20 @@ if "VAE_CACHE_DIR" not in os.environ:
     os.environ["VAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-cache-")
 
 
-# --- browser tests: one app server and one Chromium per test module ------------------
 import pytest  # noqa: E402
+
+# Markers that make a test slow by what it needs: a Chromium, or the real data set.
+SLOW_BY_MARKER = ("browser", "integration")
+
+
+def pytest_collection_modifyitems(items):
+    """Every browser or real-data test is slow too, so ``-m "not slow"`` leaves it out."""
+    for item in items:
+        if any(item.get_closest_marker(m) for m in SLOW_BY_MARKER):
+            item.add_marker(pytest.mark.slow)
+
+
+# --- browser tests: one app server and one Chromium per test module ------------------
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +49,7 @@ def driver():
     d = chrome()
     yield d
     d.quit()
+
+
+# The data-set tests' fixtures; a module opts in with pytest.mark.usefixtures.
+from data_fixtures import isolated_data, small_standard  # noqa: E402, F401

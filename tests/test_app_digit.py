@@ -11,9 +11,11 @@ from PIL import Image
 
 from tests.app_pages import MediaRecorder, copy_default, open_page, page_images, values
 from vae import evaluate
-from vae.checkpoint import load_checkpoint
+from vae.checkpoint import load_checkpoint, save_checkpoint
+from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.digit import prepare_digit
+from vae.model import build_vae
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def upload(at, name: str, data: bytes):
     return at
 
 
+@pytest.mark.slow
 def test_uploaded_photo_shows_input_reconstruction_and_the_point(checkpoint, monkeypatch):
     media = MediaRecorder(monkeypatch)
     digit = load_dataset("mnist").x_test[0]  # a 7
@@ -95,3 +98,14 @@ def test_draw_mode_shows_the_canvas_and_waits_for_a_digit(checkpoint):
     at.radio(key="digit_source").set_value("Draw").run()
     assert not at.exception and not at.error
     assert any("draw one" in i.value.lower() for i in at.info)
+
+
+def test_a_one_dimensional_model_shows_its_numbers_and_says_why_there_is_no_map(tmp_path):
+    save_checkpoint(tmp_path / "j1", build_vae(VAEConfig(latent_dim=1, seed=2)), epoch=0)
+    seven = load_dataset("mnist").x_test[0]
+    at = upload(open_page("digit", tmp_path / "j1"), "seven.png", png(seven))
+    assert not at.error and not at.get("plotly_chart")
+    assert any("2 or more dimensions" in i.value for i in at.info)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Nearest test digits"] in [str(c) for c in range(10)]
+    assert float(metrics["−ELBO (nats)"]) > 0

@@ -1,4 +1,4 @@
-"""AppTest of the Explore page: the drag pad's inputs, a release, and the server fallback."""
+"""AppTest of the Drag pad page: the drag pad's inputs, a release, and the server fallback."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page
 from vae import evaluate, latent_plane
@@ -102,6 +103,18 @@ def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
     assert at.subheader[0].value == "At z = (0.00, 0.00)"
     assert _pad(at)["z_init"] == [0.0, 0.0]
     assert _pad(at)["reset"] == 1  # the pad moves even if it once sent (0, 0) itself
+
+
+def test_the_dashed_square_follows_the_manifold_pages_grid(checkpoint):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["active_checkpoint"] = str(checkpoint)
+    at.session_state["manifold_mode"] = "linear"  # as the Manifold page's widgets left them
+    at.session_state["manifold_span"] = 2.5
+    at.session_state["manifold_n"] = 6
+    at.switch_page("pages/drag_pad.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert _pad(at)["manifold_range"] == pytest.approx([-2.5, 2.5])
 
 
 def test_a_decoder_the_browser_cannot_run_decodes_on_the_server(tmp_path):

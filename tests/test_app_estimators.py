@@ -24,6 +24,7 @@ def small(tmp_path_factory):
     return path, model
 
 
+@pytest.mark.slow
 def test_variances_equal_gradient_variance_and_every_gap_is_nonnegative(small):
     path, model = small
     at = open_page("estimators", path)

@@ -17,7 +17,7 @@ from vae.model import build_vae
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/latent_map.py"
-ACTIVE = "active_checkpoint"  # pages.state.ACTIVE
+ACTIVE = "active_checkpoint"  # ui.state.ACTIVE
 MAP_KEY = "latent_map"  # the component's key in pages/latent_map.py
 
 
@@ -68,6 +68,7 @@ def _metrics(at: AppTest) -> dict[str, float]:
     return {m.label: float(m.value) for m in at.metric}
 
 
+@pytest.mark.slow
 def test_map_holds_every_test_encoding_by_class(default_copy, reference, mnist):
     at = _open(default_copy)
     classes = [t for t in _traces(at, "scattergl") if t.get("customdata")]
@@ -153,6 +154,7 @@ def test_selecting_points_shows_images_and_their_elbo_terms(default_copy, refere
     assert not at.metric and not [t for t in _traces(at) if t["name"] == "selected"]
 
 
+@pytest.mark.slow
 def test_five_dimensional_model_offers_a_projection_and_states_it(tmp_path, mnist):
     model = build_vae(VAEConfig(latent_dim=5, seed=3))
     save_checkpoint(tmp_path / "j5", model, epoch=0, include_optimizer=False)

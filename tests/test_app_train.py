@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui import state
 from vae import checkpoint
+from vae.config import VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -91,6 +92,12 @@ def test_form_has_every_setting(runs):
     ]
     assert labels(at) == ["Start training"] and not at.button[0].disabled
     assert not at.get("progress")
+    # The form starts from the config's own defaults, not a copy of them.
+    defaults = VAEConfig()
+    for label, name in [("Latent dimension J", "latent_dim"), ("Epochs", "epochs"),
+                        ("Batch size", "batch_size"), ("Learning rate", "learning_rate"),
+                        ("β", "beta"), ("Seed", "seed")]:  # fmt: skip
+        assert field(at, label).value == getattr(defaults, name), label
 
 
 @pytest.mark.parametrize(
@@ -116,6 +123,7 @@ def test_shared_server_disables_the_form(runs, monkeypatch):
     assert at.button[0].label == "Start training" and at.button[0].disabled
 
 
+@pytest.mark.slow
 def test_a_tiny_run_trains_live_and_can_be_used_straight_away(runs):
     at = submit(open_page(), **{"Epochs": 2, "Batch size": 32})
     assert not at.error

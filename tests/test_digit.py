@@ -99,7 +99,7 @@ def test_decompression_bomb_is_refused_from_its_header():
 
 
 def test_byte_size_cap(monkeypatch):
-    monkeypatch.setattr(digit, "MAX_BYTES", 1000)
+    monkeypatch.setattr(digit, "MAX_UPLOAD_BYTES", 1000)
     with pytest.raises(ImageError, match="limit is"):
         prepare_digit(png(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)))
 

@@ -155,6 +155,14 @@ def test_model_grid_log_px_refuses_other_latent_sizes() -> None:
 # --------------------------------------------------------------------------- ELBO terms
 
 
+def test_one_rule_says_where_quadrature_runs_and_every_budget_fits_the_grid() -> None:
+    assert evaluate.has_quadrature(2)
+    assert not evaluate.has_quadrature(1) and not evaluate.has_quadrature(3)
+    for budget in (evaluate.FULL, evaluate.AFTER_TRAINING, evaluate.FEW_DIGITS):
+        assert budget.grid_size >= 4 and budget.grid_size % 2 == 0, budget
+        assert budget.iw_samples >= 0, budget
+
+
 def test_per_example_terms_add_up_and_are_deterministic(tiny_model: VAE) -> None:
     x = binary_images(7, seed=3)
     terms = evaluate.per_example_terms(tiny_model, x, batch_size=3, seed=5)

@@ -1,15 +1,13 @@
-"""vae.latent_plane and vae.sprite: projections, contours, densities, the thumbnail sprite."""
+"""vae.latent_plane: projections, contours, densities, neighbours and one point's figures."""
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from vae import latent_plane, sprite
+from vae import latent_plane
 
 
 def _normal2(x, y, mu, sx, sy):
@@ -115,26 +113,20 @@ def test_nearest_returns_closest_first():
     assert latent_plane.nearest(np.zeros(2), z_mean, 10).tolist() == [0, 3, 2, 1]
 
 
+def test_nearest_class_is_the_majority_of_the_k_nearest_labels():
+    z_mean = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.2], [3.0, 3.0], [3.1, 3.0]])
+    labels = np.array([7, 7, 1, 1, 1])
+    assert latent_plane.nearest_class(np.zeros(2), z_mean, labels, k=3) == 7  # 7, 7, 1
+    assert latent_plane.nearest_class(np.zeros(2), z_mean, labels, k=5) == 1  # 2 sevens, 3 ones
+    assert latent_plane.nearest_class(np.zeros(2), z_mean, labels, k=4) == 1  # a tie: the smaller
+    # One latent dimension works the same way.
+    assert latent_plane.nearest_class(np.array([2.9]), z_mean[:, :1], labels, k=2) == 1
+
+
 def test_density_grid_covers_points_and_prior():
     xs, ys = latent_plane.density_grid(np.array([[10.0, 0.0], [-1.0, 0.5]]), n=20)
     assert xs[0] <= -3.5 and xs[-1] >= 9.9 and ys[0] <= -3.5 and ys[-1] >= 3.5
     assert len(xs) == len(ys) == 20
-
-
-def test_thumbnail_sprite_places_each_image_at_its_offset():
-    rng = np.random.default_rng(4)
-    x = rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
-    png, layout = sprite.thumbnail_sprite(x, cols=3)
-    assert (layout.cols, layout.rows, layout.width, layout.height) == (3, 3, 84, 84)
-    assert sprite.sprite_layout(7, 28, 28, cols=3) == layout
-    sheet = np.array(Image.open(io.BytesIO(png)))
-    assert sheet.shape == (84, 84)
-    for i in range(7):
-        ox, oy = layout.offset(i)
-        np.testing.assert_array_equal(sheet[oy : oy + 28, ox : ox + 28], x[i])
-    assert not sheet[56:, 28:].any()  # unused cells are black
-    with pytest.raises(ValueError):
-        sprite.thumbnail_sprite(x.astype(np.float32))
 
 
 # --- one point: the Drag pad's figures ----------------------------------------

@@ -63,8 +63,7 @@ def rss_mb() -> float:
 
 def traces(model) -> dict[str, int]:
     """Times each tf.function of ``model`` was traced, by name."""
-    functions = {"encode_fn": model.encode_fn, "decode_fn": model.decode_fn}
-    functions.update(model.__dict__.get("_vae_compiled", {}))
+    functions = model.traced_functions
     return {name: fn.experimental_get_tracing_count() for name, fn in functions.items()}
 
 
@@ -116,6 +115,7 @@ def measure(page: str, checkpoint: Path) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_reruns_keep_memory_and_traces_flat(checkpoint, monkeypatch, tmp_path):
     monkeypatch.setattr(state, "RUNS_DIR", tmp_path / "runs")  # the Model and Train pages list it
     first = rss_mb()

@@ -29,6 +29,7 @@ def save_run(folder: Path, model, epochs: int, mtime: float, metrics: dict | Non
     return folder
 
 
+@pytest.mark.slow
 def test_list_runs_newest_first_with_their_score(tmp_path):
     jobs = manager(tmp_path)
     done = []

@@ -1,8 +1,9 @@
 """Shared state for the pages: which model is active, and cached models and arrays.
 
 Models and the test set live in ``st.cache_resource`` (shared by every session,
-read-only); other arrays in ``st.cache_data``. ``st.session_state`` holds only small UI state, such
-as the active checkpoint's path, set only when absent.
+read-only); other arrays in ``st.cache_data``, keyed by a checkpoint's ``Key``.
+``st.session_state`` holds only small UI state, such as the active checkpoint's path,
+set only when absent.
 """
 
 from __future__ import annotations
@@ -14,53 +15,22 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae import checkpoint, evaluate
+from ui import streamlit_patches
+from vae import checkpoint, evaluate, manifold
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
 
-
-def _keep_keras_state() -> None:
-    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every run.
-
-    Streamlit does it to free models a script built; ours are shared through
-    ``st.cache_resource`` and must survive. The call cost about 0.4 s of garbage
-    collection per rerun, cleared TensorFlow's kernel cache (so the next decode
-    was slow again) and replaced Keras' global state under a training thread.
-    This touches a private function of the pinned Streamlit; if it moves, the
-    app still works, only slower.
-    """
-    try:
-        from streamlit.runtime.scriptrunner import script_runner
-    except ImportError:
-        return
-    if hasattr(script_runner, "_clean_problem_modules"):
-        script_runner._clean_problem_modules = lambda: None
-
-
-def _leave_pages_folder_mode() -> None:
-    """Make a deep link on a fresh server go through ``app.py``'s navigation.
-
-    Until ``st.navigation`` has run once, Streamlit treats a folder named ``pages/``
-    the old way and runs a linked page (``/latent_map``) without ``app.py``. Turn
-    that mode off and rerun; the rerun goes through ``app.py``.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_keep_keras_state()
-_leave_pages_folder_mode()
+streamlit_patches.apply()  # before any page draws: see ui/streamlit_patches.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "mnist-2d"
 RUNS_DIR = ROOT / "runs"  # trained in the app; ignored by git
 ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkpoint
-# Class colours of the latent plane (Latent map, Explore). Tableau 10: distinct on both
+# session_state keys of the Manifold page's grid, which the Drag pad outlines too.
+MANIFOLD_SIZE, MANIFOLD_MODE, MANIFOLD_SPAN = "manifold_n", "manifold_mode", "manifold_span"
+# (path, stamp) of a checkpoint: the one key for every cache of what its weights compute.
+Key = tuple[str, float]
+# Class colours of the latent plane (Latent map, Drag pad). Tableau 10: distinct on both
 # white and near-black backgrounds.
 CLASS_PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
@@ -84,9 +54,23 @@ def _load(path: str, stamp: float) -> checkpoint.Checkpoint:
     return ckpt
 
 
+def key_of(path: str | Path) -> Key:
+    """The key of the checkpoint at ``path``, as its weights are now."""
+    return str(path), _stamp(str(path))
+
+
+def checkpoint_at(key: Key) -> checkpoint.Checkpoint:
+    """The cached checkpoint of ``key``: how a page's cached function reaches the model.
+
+    Pass the key, never the model, to ``st.cache_data`` functions: the key is hashed, and
+    the model is found here in ``st.cache_resource``. Raises a VAEError if it cannot load.
+    """
+    return _load(*key)
+
+
 def load(path: str | Path) -> checkpoint.Checkpoint:
     """The cached checkpoint at ``path``; raises a VAEError if it cannot be loaded."""
-    return _load(str(path), _stamp(str(path)))
+    return checkpoint_at(key_of(path))
 
 
 def active_path() -> str:
@@ -149,23 +133,28 @@ def _inputs(dataset: str, decoder: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
-def encodings(path: str, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-    """(z_mean, z_log_var) [N, J] of the whole test set under the checkpoint at ``path``."""
-    ckpt = _load(path, stamp)
+def encodings(key: Key) -> tuple[np.ndarray, np.ndarray]:
+    """(z_mean, z_log_var) [N, J] of the whole test set under the checkpoint ``key``."""
+    ckpt = checkpoint_at(key)
     return evaluate.encode(ckpt.model, test_inputs(ckpt))
 
 
 def active_encodings() -> tuple[np.ndarray, np.ndarray]:
-    path = active_path()
-    return encodings(path, _stamp(path))
+    return encodings(active_key())
 
 
-def active_key() -> tuple[str, float]:
-    """(path, stamp) of the active checkpoint: the one key for every cache of what its
-    weights compute. Pass the model itself as an ``_underscored`` argument, which
-    st.cache_data does not hash."""
-    path = active_path()
-    return path, _stamp(path)
+def active_key() -> Key:
+    """The key of the active checkpoint."""
+    return key_of(active_path())
+
+
+def manifold_settings() -> tuple[int, str, float]:
+    """(n, mode, span) of the Manifold page's grid: its widgets' values, or their defaults."""
+    return (
+        int(st.session_state.get(MANIFOLD_SIZE, manifold.DEFAULT_SIZE)),
+        st.session_state.get(MANIFOLD_MODE, manifold.DEFAULT_MODE),
+        float(st.session_state.get(MANIFOLD_SPAN, manifold.DEFAULT_SPAN)),
+    )
 
 
 @dataclass(frozen=True)
@@ -173,8 +162,7 @@ class Plane:
     """The active model with its test set and the test set's codes: what a plane needs."""
 
     ckpt: checkpoint.Checkpoint
-    path: str
-    stamp: float
+    key: Key
     x_test: np.ndarray  # uint8 [N, H, W], read-only
     y_test: np.ndarray  # [N], read-only
     names: tuple[str, ...]
@@ -189,10 +177,10 @@ def active_plane(what: str) -> Plane:
     has a single latent dimension; ``what`` names the thing that needs the plane.
     """
     ckpt = active()
-    path, stamp = active_key()
+    key = active_key()
     try:
         x_test, y_test, names = test_set(ckpt.config.dataset)
-        z_mean, z_log_var = encodings(path, stamp)
+        z_mean, z_log_var = encodings(key)
     except VAEError as exc:
         st.error(
             f"The test set could not be encoded: {exc} Choose another model on the Model page."
@@ -204,13 +192,13 @@ def active_plane(what: str) -> Plane:
             "The Manifold and Samples pages work for it; or choose a model with J ≥ 2."
         )
         st.stop()
-    return Plane(ckpt, path, stamp, x_test, y_test, names, z_mean, z_log_var)
+    return Plane(ckpt, key, x_test, y_test, names, z_mean, z_log_var)
 
 
 @st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)
-def test_terms(path: str, stamp: float) -> dict[str, np.ndarray]:
+def test_terms(key: Key) -> dict[str, np.ndarray]:
     """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] of the whole test set (seed 0)."""
-    ckpt = _load(path, stamp)
+    ckpt = checkpoint_at(key)
     return evaluate.per_example_terms(ckpt.model, test_inputs(ckpt))
 
 

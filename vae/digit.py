@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vae.errors import VAEError
+from vae.upload import MAX_UPLOAD_BYTES  # larger is refused before decoding
 
-MAX_BYTES = 16 * 1024 * 1024  # as server.maxUploadSize; larger is refused before decoding
 MAX_PIXELS = 50_000_000  # below PIL's own bomb threshold, so we refuse first and say why
 WORK_SIDE = 1024  # larger pictures are reduced first: 28x28 needs no more detail
 FIELD = 28
@@ -61,9 +61,9 @@ def prepare_digit(image: bytes | np.ndarray | Image.Image, invert: str = "auto")
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise ImageError("The file is empty. Upload a PNG or JPEG picture of a digit.")
-    if len(data) > MAX_BYTES:
+    if len(data) > MAX_UPLOAD_BYTES:
         raise ImageError(
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. "
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB. "
             "Crop or shrink the picture and upload it again."
         )
     try:
@@ -153,7 +153,7 @@ def _scale_wide(arr: np.ndarray, mode: str) -> np.ndarray:
 def _array_to_gray(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         arr = np.asarray(image)
-    except Exception as exc:  # noqa: BLE001 - anything that is not array-like
+    except Exception as exc:  # anything that is not array-like
         raise ImageError(f"Cannot read {type(image).__name__} as an image.") from exc
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from vae import losses
+from vae import gaussian, losses
+from vae.config import ESTIMATORS
 
 ProgressFn = Callable[[str, float], None]  # (what, fraction done)
 
@@ -25,6 +26,27 @@ ProgressFn = Callable[[str, float], None]  # (what, fraction done)
 DECODES_PER_CALL = 1024
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How much work goes into log p(x): quadrature nodes per axis (J = 2) and samples K."""
+
+    grid_size: int  # even; the error estimate compares it with every other node
+    iw_samples: int  # importance samples per image; 0 skips the estimate
+
+
+# metrics.json written from the command line: the most careful of the three.
+FULL = Budget(grid_size=300, iw_samples=100)
+# After a training in the app: seconds on two cores, on the first test images only.
+AFTER_TRAINING = Budget(grid_size=100, iw_samples=10)
+# A handful of digits on the Estimators page: a coarse grid (about 0.1 nats), a tight K.
+FEW_DIGITS = Budget(grid_size=100, iw_samples=1000)
+
+
+def has_quadrature(latent_dim: int) -> bool:
+    """Whether log p(x) can be integrated on a grid: only over a 2-D latent plane."""
+    return latent_dim == 2
+
+
 def _capped(batch_size: int, decodes_per_image: int) -> int:
     """The batch size that keeps a call within DECODES_PER_CALL decoder outputs."""
     return max(1, min(batch_size, DECODES_PER_CALL // max(1, decodes_per_image)))
@@ -33,14 +55,6 @@ def _capped(batch_size: int, decodes_per_image: int) -> int:
 def _batches(n: int, batch_size: int):
     for start in range(0, n, batch_size):
         yield start, min(start + batch_size, n)
-
-
-def _compiled(model, name: str, build: Callable[[], Callable]) -> Callable:
-    """One tf.function per model and purpose, traced once and reused (no retracing)."""
-    cache = model.__dict__.setdefault("_vae_compiled", {})
-    if name not in cache:
-        cache[name] = build()
-    return cache[name]
 
 
 def _image_spec(model) -> tf.TensorSpec:
@@ -60,7 +74,7 @@ def per_example_terms(
 
         return fn
 
-    fn = _compiled(model, f"terms/{n_samples}", build)
+    fn = model.traced(f"terms/{n_samples}", build)
     parts: dict[str, list[np.ndarray]] = {"recon": [], "kl": [], "neg_elbo": []}
     for i, (a, b) in enumerate(_batches(len(x), _capped(batch_size, n_samples))):
         out = fn(tf.constant(x[a:b], tf.float32), tf.constant([seed, i], tf.int32))
@@ -100,7 +114,7 @@ def iw_log_px(
     model,
     x: np.ndarray,
     *,
-    k: int = 100,
+    k: int = FULL.iw_samples,
     batch_size: int = 100,
     seed: int = 0,
     progress: ProgressFn | None = None,
@@ -122,7 +136,7 @@ def iw_log_px(
 
         return fn
 
-    fn = _compiled(model, f"iw/{k}", build)
+    fn = model.traced(f"iw/{k}", build)
     batch_size = _capped(batch_size, k)
     out = []
     n_batches = max(1, math.ceil(len(x) / batch_size))
@@ -165,7 +179,7 @@ def grid_log_px(
     log_lik_fn: Callable[[np.ndarray], np.ndarray],
     n_examples: int,
     *,
-    grid_size: int = 300,
+    grid_size: int = FULL.grid_size,
     z_range: float = 5.0,
     chunk: int = DECODES_PER_CALL,
     progress: ProgressFn | None = None,
@@ -183,7 +197,7 @@ def grid_log_px(
     even = np.zeros((grid_size, grid_size), bool)
     even[::2, ::2] = True
     even = even.reshape(-1)
-    log_prior = -0.5 * np.sum(zz.astype(np.float64) ** 2, -1) - math.log(2.0 * math.pi)
+    log_prior = gaussian.log_standard_normal(zz.astype(np.float64))
     fine = np.full(n_examples, -np.inf)
     coarse = np.full(n_examples, -np.inf)
     n_chunks = math.ceil(len(zz) / chunk)
@@ -210,10 +224,10 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
 
 
 def model_grid_log_px(
-    model, x: np.ndarray, *, grid_size: int = 300, z_range: float | None = None, **kwargs
+    model, x: np.ndarray, *, grid_size: int = FULL.grid_size, z_range: float | None = None, **kwargs
 ) -> GridResult:
     """Quadrature log p(x) for a J = 2 model on images x [N, H, W, C]."""
-    if model.config.latent_dim != 2:
+    if not has_quadrature(model.config.latent_dim):
         raise ValueError("grid quadrature needs latent_dim 2; use iw_log_px for other sizes.")
     if z_range is None:
         # Cover the prior's 5 sigma and every posterior's 6 sigma, so no mass is cut off.
@@ -244,7 +258,7 @@ def model_grid_log_px(
                 - 2.0 * tf.matmul(flat, mean, transpose_b=True)
                 + tf.reduce_sum(tf.square(mean), axis=1)[None, :]
             )
-            ll = -0.5 * sq_dist / std**2 - 0.5 * d * (losses.LOG_2PI + 2.0 * math.log(std))
+            ll = gaussian.log_density(sq_dist / std**2, 2.0 * d * math.log(std), d)
         return ll.numpy()
 
     return grid_log_px(log_lik, len(x), grid_size=grid_size, z_range=z_range, **kwargs)
@@ -255,8 +269,8 @@ def evaluate(
     model,
     x_test: np.ndarray,
     *,
-    iw_samples: int = 100,
-    grid_size: int = 300,
+    iw_samples: int = FULL.iw_samples,
+    grid_size: int = FULL.grid_size,
     seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> dict:
@@ -273,7 +287,7 @@ def evaluate(
         "iw_samples": iw_samples,
         "n_images": int(len(x_test)),
     }
-    if model.config.latent_dim == 2:
+    if has_quadrature(model.config.latent_dim):
         grid = model_grid_log_px(model, x_test, grid_size=grid_size, progress=progress)
         result.update(
             log_px=float(np.mean(grid.log_px)),
@@ -302,9 +316,8 @@ def gradient_variance(
     encoder_vars = model.encoder.trainable_variables
     decoder_vars = model.decoder.trainable_variables
     out: dict[str, dict[str, float]] = {}
-    for estimator in ("sgvb-a", "sgvb-b"):
-        fn = _compiled(
-            model,
+    for estimator in ESTIMATORS:
+        fn = model.traced(
             f"grad/{estimator}",
             lambda e=estimator: _grad_fn(model, e, encoder_vars, decoder_vars),
         )
@@ -332,7 +345,11 @@ def _grad_fn(model, estimator: str, encoder_vars, decoder_vars) -> Callable:
             terms = model.elbo_terms(xb, seed_pair, estimator=estimator)
             loss = -tf.reduce_mean(terms["elbo"])
         g_enc, g_dec = tape.gradient(loss, [encoder_vars, decoder_vars])
-        flat = lambda gs: tf.concat([tf.reshape(g, [-1]) for g in gs], 0)  # noqa: E731
-        return flat(g_enc), flat(g_dec)
+        return _flat(g_enc), _flat(g_dec)
 
     return fn
+
+
+def _flat(gradients) -> tf.Tensor:
+    """Every gradient of a group as one vector."""
+    return tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)

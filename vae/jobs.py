@@ -25,17 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from vae import checkpoint
+from vae import checkpoint, evaluate
 from vae.config import VAEConfig
 from vae.errors import VAEError
 
 log = logging.getLogger(__name__)
 
-# Final evaluation after training: small enough to take seconds on two cores. The
-# quadrature and K samples cost per image, so log p(x) is measured on the first test
-# images only; metrics.json records how many ("n_images").
-EVAL_IW_SAMPLES = 10
-EVAL_GRID_SIZE = 100
+# Final evaluation after training, at evaluate.AFTER_TRAINING's budget. The quadrature
+# and K samples cost per image, so log p(x) is measured on the first test images only;
+# metrics.json records how many ("n_images").
+EVAL_IW_SAMPLES = evaluate.AFTER_TRAINING.iw_samples
+EVAL_GRID_SIZE = evaluate.AFTER_TRAINING.grid_size
 EVAL_IMAGES = 1000
 KEEP_JOBS = 20  # finished jobs remembered so their sessions can still show the result
 
@@ -170,7 +170,6 @@ class TrainingJob:
         self._update(**changes)
 
     def _run(self) -> None:
-        from vae import evaluate
         from vae.train import train
 
         status, error = FINISHED, None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vae import gaussian
+
 PRIOR_LEVELS = (1.0, 2.0, 3.0)  # Mahalanobis radii of the prior contours
 
 
@@ -123,8 +125,8 @@ def density_grid(xy: np.ndarray, n: int = 80, min_extent: float = 3.5) -> tuple[
 
 def prior_density(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """The density [len(ys), len(xs)] of N(0, I_2) on the grid."""
-    gx = np.exp(-0.5 * np.asarray(xs, np.float64) ** 2) / math.sqrt(2 * math.pi)
-    gy = np.exp(-0.5 * np.asarray(ys, np.float64) ** 2) / math.sqrt(2 * math.pi)
+    gx = np.exp(gaussian.log_standard_normal(np.asarray(xs, np.float64)[:, None]))
+    gy = np.exp(gaussian.log_standard_normal(np.asarray(ys, np.float64)[:, None]))
     return np.outer(gy, gx)
 
 
@@ -158,12 +160,12 @@ def mixture_density(
         d = pts[:, None, :] - mu[None, :, :]  # [G, c, 2]
         q = inv[:, 0] * d[..., 0] ** 2 + 2 * inv[:, 1] * d[..., 0] * d[..., 1]
         q += inv[:, 2] * d[..., 1] ** 2
-        out += np.exp(-0.5 * q) @ (1.0 / (2 * math.pi * np.sqrt(det)))
+        out += np.exp(gaussian.log_density(q, np.log(det), 2)).sum(axis=1)
     return out.reshape(len(ys), len(xs)) / n
 
 
 def _normal_pdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    return np.exp(gaussian.log_density(((x - mu) / sigma) ** 2, 2.0 * np.log(sigma), 1))
 
 
 def aggregate_posterior_density(
@@ -195,11 +197,19 @@ def nearest(z: np.ndarray, z_mean: np.ndarray, k: int = 1) -> np.ndarray:
     return idx[np.argsort(d2[idx], kind="stable")]
 
 
+def nearest_class(z: np.ndarray, z_mean: np.ndarray, labels: np.ndarray, k: int) -> int:
+    """The most common of ``labels`` [N] among the k rows of z_mean [N, J] nearest to z [J].
+
+    A tie goes to the smaller label.
+    """
+    votes = np.bincount(np.asarray(labels)[nearest(z, z_mean, k)])
+    return int(np.argmax(votes))
+
+
 # --- one point of the latent space ----------------------------------------------
 def log_prior(z: np.ndarray) -> float:
     """log p(z) in nats under the prior N(0, I_J), for z [J]."""
-    z = np.asarray(z, np.float64)
-    return float(-0.5 * (z.size * math.log(2 * math.pi) + np.sum(z**2)))
+    return float(gaussian.log_standard_normal(np.asarray(z, np.float64).ravel()))
 
 
 def prior_mass_within(radius: float, latent_dim: int) -> float:
@@ -231,11 +241,9 @@ def prior_mass_within(radius: float, latent_dim: int) -> float:
 
 def log_gaussian_densities(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
     """log N(z; z_mean[n], diag exp(z_log_var[n])) [N] of one point z [J]; inputs [N, J]."""
-    z = np.asarray(z, np.float64)
     mu = np.atleast_2d(np.asarray(z_mean, np.float64))
     log_var = np.atleast_2d(np.asarray(z_log_var, np.float64))
-    d2 = np.sum((z - mu) ** 2 * np.exp(-log_var), axis=1)
-    return -0.5 * (mu.shape[1] * math.log(2 * math.pi) + np.sum(log_var, axis=1) + d2)
+    return gaussian.log_normal(np.asarray(z, np.float64), mu, log_var)
 
 
 def log_aggregate_posterior(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> float:
@@ -258,7 +266,7 @@ def mahalanobis(z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> np.
 
 @dataclass(frozen=True)
 class PointSummary:
-    """What the Explore page shows about one latent point z [J]."""
+    """What the Drag pad shows about one latent point z [J]."""
 
     radius: float  # |z|: distance from the prior's mean, in the prior's standard deviations
     log_prior: float  # log p(z), nats
@@ -275,7 +283,7 @@ class PointSummary:
 
 
 def describe_point(
-    z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray, k: int = 8
+    z: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray, k: int
 ) -> PointSummary:
     """Prior and aggregate-posterior figures at z [J], and its k nearest test encodings [N, J]."""
     z = np.asarray(z, np.float64)

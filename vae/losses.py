@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-LOG_2PI = math.log(2.0 * math.pi)
+from vae.gaussian import log_density, log_normal, log_standard_normal
 
 
 def _sum_event(t: tf.Tensor, event_ndims: int) -> tf.Tensor:
@@ -26,19 +26,6 @@ def gaussian_kl(z_mean: tf.Tensor, z_log_var: tf.Tensor) -> tf.Tensor:
     Equals -1/2 * sum(1 + log sigma^2 - mu^2 - sigma^2) (Kingma & Welling, App. B).
     """
     return -0.5 * tf.reduce_sum(1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var), axis=-1)
-
-
-def log_normal_pdf(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
-    """log N(z; mean, diag exp(log_var)), summed over the last axis.
-
-    z, mean, log_var: [..., J] (broadcasting) -> [...].
-    """
-    return -0.5 * tf.reduce_sum(LOG_2PI + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
-
-
-def log_standard_normal(z: tf.Tensor) -> tf.Tensor:
-    """log N(z; 0, I), summed over the last axis. z: [..., J] -> [...]."""
-    return -0.5 * tf.reduce_sum(LOG_2PI + tf.square(z), axis=-1)
 
 
 def bernoulli_log_likelihood(x: tf.Tensor, x_logits: tf.Tensor) -> tf.Tensor:
@@ -57,8 +44,7 @@ def gaussian_log_likelihood(x: tf.Tensor, x_mean: tf.Tensor, std: float) -> tf.T
     x: [batch, H, W, C]; x_mean: [..., batch, H, W, C] -> [..., batch].
     """
     x = tf.cast(x, x_mean.dtype)
-    log_var = 2.0 * math.log(std)
-    per_pixel = -0.5 * (LOG_2PI + log_var + tf.square(x - x_mean) / (std * std))
+    per_pixel = log_density(tf.square(x - x_mean) / (std * std), 2.0 * math.log(std), 1)
     return _sum_event(per_pixel, 3)
 
 
@@ -99,7 +85,7 @@ def sgvb_a(
     its expectation is the analytic KL, but it is noisier.
     """
     recon = tf.reduce_mean(recon_samples, axis=0)
-    kl = tf.reduce_mean(log_normal_pdf(z, z_mean, z_log_var) - log_standard_normal(z), axis=0)
+    kl = tf.reduce_mean(log_normal(z, z_mean, z_log_var) - log_standard_normal(z), axis=0)
     return {"recon": recon, "kl": kl, "elbo": recon - beta * kl}
 
 
@@ -111,10 +97,10 @@ def importance_weighted_log_px(
     recon_samples: [K, batch]; z: [K, batch, J] -> [batch]. A lower bound on
     log p(x) in expectation that tightens as K grows (Burda et al., 2016).
     """
-    log_w = recon_samples + log_standard_normal(z) - log_normal_pdf(z, z_mean, z_log_var)
+    log_w = recon_samples + log_standard_normal(z) - log_normal(z, z_mean, z_log_var)
     k = tf.cast(tf.shape(log_w)[0], log_w.dtype)
     return tf.reduce_logsumexp(log_w, axis=0) - tf.math.log(k)
 
 
-# The config names an estimator; this maps the name to its function (no if/elif chain).
-ESTIMATORS = {"sgvb-a": sgvb_a, "sgvb-b": sgvb_b}
+# Keyed by vae.config.ESTIMATORS, the one list of names (no if/elif chain).
+ESTIMATOR_FUNCTIONS = {"sgvb-a": sgvb_a, "sgvb-b": sgvb_b}

@@ -10,9 +10,13 @@ import numpy as np
 from vae import evaluate, images
 
 GRID_MODES = ("prior", "linear")
+# The grid first shown: the paper's Fig. 4 layout at a size that reads on a laptop.
+DEFAULT_SIZE = 20
+DEFAULT_MODE = "prior"
+DEFAULT_SPAN = 3.0  # the linear grid's reach: the prior's 3 sigma
 
 
-def grid_axis(n: int, mode: str = "prior", span: float = 3.0) -> np.ndarray:
+def grid_axis(n: int, mode: str = DEFAULT_MODE, span: float = DEFAULT_SPAN) -> np.ndarray:
     """n coordinates along one latent axis.
 
     "prior": the Gaussian's inverse CDF at evenly spaced probabilities, so each cell
@@ -32,7 +36,11 @@ def grid_axis(n: int, mode: str = "prior", span: float = 3.0) -> np.ndarray:
 
 
 def manifold(
-    model, n: int = 20, mode: str = "prior", span: float = 3.0, dims: tuple[int, int] = (0, 1)
+    model,
+    n: int = DEFAULT_SIZE,
+    mode: str = DEFAULT_MODE,
+    span: float = DEFAULT_SPAN,
+    dims: tuple[int, int] = (0, 1),
 ) -> np.ndarray:
     """Decoded images on an n x n grid, one batched call: [n, n, H, W] in [0, 1].
 

@@ -8,6 +8,8 @@ Keras callbacks work unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -58,22 +60,52 @@ class VAE(keras.Model):
         self.config = config
         self.encoder = build_encoder(config)
         self.decoder = build_decoder(config)
-        self._estimator = losses.ESTIMATORS[config.estimator]
+        self._estimator = losses.ESTIMATOR_FUNCTIONS[config.estimator]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.recon_tracker = keras.metrics.Mean(name="recon")
         self.kl_tracker = keras.metrics.Mean(name="kl")
+        # Every tf.function of this model, by purpose: traced once, reused by every caller.
+        self._traced: dict[str, Callable] = {}
         # One trace serves a single point and a batch of any size.
-        self.decode_fn = tf.function(
-            self._decode_probs,
-            input_signature=[tf.TensorSpec([None, config.latent_dim], tf.float32)],
-            reduce_retracing=True,
+        self.traced(
+            "decode",
+            lambda: tf.function(
+                self._decode_probs,
+                input_signature=[tf.TensorSpec([None, config.latent_dim], tf.float32)],
+                reduce_retracing=True,
+            ),
         )
-        self.encode_fn = tf.function(
-            self.encode,
-            input_signature=[tf.TensorSpec([None, *config.image_shape], tf.float32)],
+        self.traced(
+            "encode",
+            lambda: tf.function(
+                self.encode,
+                input_signature=[tf.TensorSpec([None, *config.image_shape], tf.float32)],
+            ),
         )
         # Building now creates every variable, so weights can be loaded at once.
         self(tf.zeros([1, *config.image_shape]))
+
+    # --- traced functions ------------------------------------------------------
+    def traced(self, name: str, build: Callable[[], Callable]) -> Callable:
+        """This model's tf.function ``name``, made by ``build`` on first use and then reused."""
+        if name not in self._traced:
+            self._traced[name] = build()
+        return self._traced[name]
+
+    @property
+    def traced_functions(self) -> dict[str, Callable]:
+        """Every tf.function built so far, by name (a copy)."""
+        return dict(self._traced)
+
+    @property
+    def decode_fn(self) -> Callable:
+        """z [batch, J] -> pixel probabilities [batch, H, W, C], one trace for any batch."""
+        return self._traced["decode"]
+
+    @property
+    def encode_fn(self) -> Callable:
+        """x [batch, H, W, C] -> (z_mean, z_log_var), each [batch, J]."""
+        return self._traced["encode"]
 
     # --- the model -------------------------------------------------------------
     def encode(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -131,7 +163,7 @@ class VAE(keras.Model):
         run draws exactly the noise the uninterrupted run would have drawn.
         """
         n_samples = self.config.n_samples if n_samples is None else n_samples
-        estimator_fn = losses.ESTIMATORS[estimator] if estimator else self._estimator
+        estimator_fn = losses.ESTIMATOR_FUNCTIONS[estimator] if estimator else self._estimator
         z_mean, z_log_var = self.encode(x)
         eps = tf.random.stateless_normal(
             tf.concat([[n_samples], tf.shape(z_mean)], axis=0), seed=seed, dtype=z_mean.dtype

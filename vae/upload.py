@@ -31,11 +31,13 @@ from pathlib import Path, PurePosixPath
 from vae import checkpoint
 from vae.errors import CheckpointError, UnsafeFileError
 
-MAX_UPLOAD_BYTES = 16 * 1024 * 1024  # what the browser may send, zipped or not
+# What the browser may send in one upload, a checkpoint or a digit's picture; the server's
+# own cap, server.maxUploadSize in .streamlit/config.toml, is this in MB.
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 MAX_TOTAL_BYTES = 24 * 1024 * 1024  # everything unpacked from one upload together
 # Per file: the 2-D default's weights are 0.3 MB; a 64-D model's are still under 1 MB.
 MEMBER_LIMITS: dict[str, int] = {
-    checkpoint.CONFIG_FILE: 64 * 1024,
+    checkpoint.CONFIG_FILE: checkpoint.MAX_CONFIG_BYTES,
     checkpoint.WEIGHTS_FILE: MAX_UPLOAD_BYTES,
     checkpoint.HISTORY_FILE: checkpoint.MAX_JSON_BYTES,
     checkpoint.METRICS_FILE: 1024 * 1024,
