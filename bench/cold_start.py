@@ -3,7 +3,7 @@
 A fresh server process (so every cache is cold) and a fresh headless Chromium
 (Debian's) open /latent_map directly. The clock starts when the server process is
 spawned and stops when the Plotly graph inside the page holds all test points
-and has painted. Prints one JSON line. Target (issue 3): <= 8 s on the 2-core machine.
+and has painted. Prints one JSON line. Target: <= 8 s on the 2-core machine.
 
     .venv/bin/python bench/cold_start.py [--repeats 3]
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import chrome, streamlit_server  # noqa: E402
+from browser import chrome, streamlit_server
 
 # Counts the WebGL scatter points of every Plotly graph in the page and its iframes.
 COUNT_POINTS = """

@@ -21,7 +21,7 @@ Measured in the page (``window.padStats``, kept by components/drag_pad/frontend/
   point and sends the image back; the time runs from the pointer event to the arrival
   of Python's image in the page (median of ``--server-moves`` moves, one at a time).
 
-Prints one JSON line. Targets (issue 4, 2-core machine): p95 <= 16 ms, fps >= 50, and
+Prints one JSON line. Targets (2-core machine): p95 <= 16 ms, fps >= 50, and
 the browser >= 10x faster than the server round trip (their medians).
 
     .venv/bin/python bench/drag_latency.py [--moves 625] [--mouse-hz 125] [--server-moves 30]
@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import (  # noqa: E402
+from browser import (
     PAD,
     chrome,
     mouse,

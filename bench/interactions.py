@@ -1,4 +1,4 @@
-"""Server time of ordinary interactions, page by page (issue 3: <= 300 ms each).
+"""Server time of ordinary interactions, page by page (target: <= 300 ms each).
 
 Each interaction is a widget change followed by the rerun Streamlit does for it,
 timed around ``AppTest.run()`` in this process: that is the script's whole server

@@ -1,6 +1,6 @@
 """Many viewers: N headless Chromiums on one server, dragging on Explore and switching pages.
 
-Issue case 11. One `streamlit run app.py`, a probe Chromium and a crowd of N (10) more,
+One `streamlit run app.py`, a probe Chromium and a crowd of N (10) more,
 one thread each, all on the same machine. Phases, in order:
 
 1. baseline: the probe alone visits every page (`driver.get`, a warm-up that also fills
@@ -63,7 +63,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import (  # noqa: E402
+from browser import (
     PAD,
     PAGES,
     chrome,
@@ -73,7 +73,7 @@ from browser import (  # noqa: E402
     pad_script,
     streamlit_process,
 )
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg
 
 SETTLE = 0.5  # s a page must stay rendered and idle; not part of its time
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")

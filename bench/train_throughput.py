@@ -60,24 +60,24 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from elbo_tracker import Tracker  # noqa: E402
-from machine import (  # noqa: E402
+import keras
+import tensorflow as tf
+from elbo_tracker import Tracker
+from machine import (
     cpu_share_or_none,
     machine,
     other_training_runs,
     start_cpu_share,
     wait_until_quiet,
 )
-from profile_step import ceiling  # noqa: E402
-from progress_log import log  # noqa: E402
-from throughput_report import TARGET_NEG_ELBO, print_table, verdicts  # noqa: E402
-from throughput_variants import default_variants, describe, parse_ours  # noqa: E402
-from timed_train import run_ours  # noqa: E402
-from tutorial_loop import run_reference  # noqa: E402
+from profile_step import ceiling
+from progress_log import log
+from throughput_report import TARGET_NEG_ELBO, print_table, verdicts
+from throughput_variants import default_variants, describe, parse_ours
+from timed_train import run_ours
+from tutorial_loop import run_reference
 
-from vae.data import load_dataset, to_model_input  # noqa: E402
+from vae.data import load_dataset, to_model_input
 
 
 def build_parser() -> argparse.ArgumentParser:

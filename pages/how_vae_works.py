@@ -51,29 +51,33 @@ def random_digit() -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Integrating E_q[log p(x|z)] over q(z|x)…")
-def exact_recon(key: tuple[str, float], index: int, _model, _x: np.ndarray) -> float | None:
+def exact_recon(key: state.Key, index: int) -> float | None:
     """E_q[log p(x|z)] by Gauss-Hermite for J <= 2 (it does not change with the draws)."""
-    if not tour.can_integrate(_model.config.latent_dim):
+    ckpt = state.checkpoint_at(key)
+    if not tour.can_integrate(ckpt.config.latent_dim):
         return None
-    z_mean, z_std = tour.encode_one(_model, _x[index])
-    return tour.gauss_hermite_recon(_model, _x[index], z_mean, z_std)
+    x = state.test_inputs(ckpt)[index]
+    z_mean, z_std = tour.encode_one(ckpt.model, x)
+    return tour.gauss_hermite_recon(ckpt.model, x, z_mean, z_std)
 
 
 @st.cache_data(max_entries=64, show_spinner="Encoding the digit and decoding its draws…")
-def walk(key: tuple[str, float], index: int, n: int, seed: int, _model, _x: np.ndarray):
+def walk(key: state.Key, index: int, n: int, seed: int):
     """Draws, ELBO terms, decodings [n, H, W, C], reconstruction at mu and dz/d(mu, sigma)."""
-    x = _x[index]
-    draws = tour.draw(_model, x, n, seed)
-    terms = tour.elbo_terms(_model, x, draws, recon_exact=exact_recon(key, index, _model, _x))
-    decoded = evaluate.decode(_model, draws.z)
-    at_mean = evaluate.decode(_model, draws.z_mean[None])[0]
+    ckpt = state.checkpoint_at(key)
+    model, x = ckpt.model, state.test_inputs(ckpt)[index]
+    draws = tour.draw(model, x, n, seed)
+    terms = tour.elbo_terms(model, x, draws, recon_exact=exact_recon(key, index))
+    decoded = evaluate.decode(model, draws.z)
+    at_mean = evaluate.decode(model, draws.z_mean[None])[0]
     grads = tour.reparameterization_gradients(draws.z_mean, draws.z_std, draws.eps[0])
     return draws, terms, decoded, at_mean, grads
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def exact(key: tuple[str, float], index: int, _model, _x: np.ndarray):
-    return tour.exact_view(_model, _x[index])
+def exact(key: state.Key, index: int):
+    ckpt = state.checkpoint_at(key)
+    return tour.exact_view(ckpt.model, state.test_inputs(ckpt)[index])
 
 
 def vec(v: np.ndarray, digits: int = 3, most: int = 4) -> str:
@@ -403,7 +407,7 @@ def live(animating: bool) -> None:
     if animating:
         st.session_state[SEED] += 1
     seed = st.session_state[SEED]
-    draws, terms, decoded, at_mean, grads = walk(key, index, n_draws, seed, model, x_model)
+    draws, terms, decoded, at_mean, grads = walk(key, index, n_draws, seed)
 
     st.subheader("1 · Encode: where might this digit's code lie?")
     left, mid, right = st.columns([1, 2, 2], gap="medium")
@@ -539,7 +543,7 @@ with st.spinner(
     f"Integrating p(x|z) p(z) over the plane for digit #{index} — up to a minute or two…",
     show_time=True,
 ):
-    post, density, extent = exact(key, index, model, x_model)
+    post, density, extent = exact(key, index)
 gap = post.as_dict()["gap"]
 
 left, right = st.columns([3, 2], gap="large")

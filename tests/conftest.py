@@ -16,7 +16,7 @@ if "VAE_CACHE_DIR" not in os.environ:
     os.environ["VAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-cache-")
 
 
-import pytest  # noqa: E402
+import pytest
 
 # Markers that make a test slow by what it needs: a Chromium, or the real data set.
 SLOW_BY_MARKER = ("browser", "integration")

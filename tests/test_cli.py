@@ -104,7 +104,7 @@ def trained_j3(tmp_path_factory, data_dir: Path) -> Path:
     ids=["top", "train", "evaluate", "sample"],
 )
 def test_help(command: tuple[str, ...], options: list[str]) -> None:
-    proc = run_cli(*command, "--help", timeout=60)
+    proc = run_cli(*command, "--help", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: python -m vae")
     for option in options:
@@ -311,7 +311,7 @@ def test_resume_with_no_epochs_left_does_nothing(trained, tmp_path: Path, data_d
     ids=["top", "train", "evaluate", "sample", "export"],
 )
 def test_abbreviated_options_are_refused(tmp_path: Path, args, phrase: str) -> None:
-    proc = run_cli(*(a.format(tmp=tmp_path) for a in args), timeout=60)
+    proc = run_cli(*(a.format(tmp=tmp_path) for a in args), timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert phrase in proc.stderr
     assert proc.stdout == ""
@@ -347,6 +347,7 @@ def test_posterior_prints_the_identity_and_draws_the_picture(trained, data_dir, 
         assert len(set(img.get_flattened_data())) > 20  # a heat map, not a blank
 
 
+@pytest.mark.slow
 def test_posterior_refuses_a_bad_index_and_a_model_without_a_plane(trained, trained_j3, data_dir):
     out, _ = trained
     proc = run_cli("posterior", out, "--index", "64", "--data-dir", data_dir)

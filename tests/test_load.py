@@ -14,7 +14,7 @@ from browser import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load_test import run  # noqa: E402
+from load_test import run
 
 pytestmark = pytest.mark.browser
 

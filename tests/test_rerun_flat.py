@@ -1,4 +1,4 @@
-"""Case 10 of the reliability issue: 100 reruns of every page leave memory and traces flat.
+"""100 reruns of every page leave memory and traces flat.
 
 Every page that ``app.py`` lists is opened with AppTest on a private copy of the shipped
 model, rerun ``WARMUP`` times to fill its caches, then rerun 100 times more, measuring:

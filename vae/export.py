@@ -108,8 +108,6 @@ def network_digest(spec: dict[str, Any], weights: bytes) -> str:
     return h.hexdigest()[:16]
 
 
-
-
 def write_model(model: Any, out_dir: str | Path) -> dict[str, tuple[Path, Path]]:
     """Write ``encoder.json/.bin`` and ``decoder.json/.bin`` into out_dir.
 
