@@ -200,20 +200,25 @@ def plane_figure(draws: tour.Draws, codes: np.ndarray, zoom: list[float]) -> go.
     return fig
 
 
-def add_q(fig: go.Figure, draws: tour.Draws, label: bool = False) -> None:
-    """q(z|x)'s 1σ and 2σ ellipses at their true size, mu, and the drawn z."""
+def add_q_ellipses(fig: go.Figure, z_mean: np.ndarray, z_std: np.ndarray, width: float) -> None:
+    """q(z|x)'s 1σ and 2σ ellipses at their true size."""
     for k, dash in ((1.0, "solid"), (2.0, "dash")):
-        ring = latent_plane.ellipse(draws.z_mean[:2], draws.z_std[:2], k)
+        ring = latent_plane.ellipse(z_mean, z_std, k)
         fig.add_trace(
             go.Scatter(
                 x=ring[:, 0],
                 y=ring[:, 1],
                 mode="lines",
-                line={"color": Q_COLOUR, "width": 2, "dash": dash},
+                line={"color": Q_COLOUR, "width": width, "dash": dash},
                 name=f"q(z|x) {k:g}σ",
                 hoverinfo="skip",
             )
         )
+
+
+def add_q(fig: go.Figure, draws: tour.Draws, label: bool = False) -> None:
+    """q(z|x)'s 1σ and 2σ ellipses at their true size, mu, and the drawn z."""
+    add_q_ellipses(fig, draws.z_mean[:2], draws.z_std[:2], width=2)
     fig.add_trace(
         go.Scatter(
             x=draws.z[:, 0],
@@ -559,18 +564,7 @@ fig = go.Figure(
         hovertemplate="z = (%{x:.3f}, %{y:.3f})<br>p(z|x) = %{z:.3g}<extra></extra>",
     )
 )
-for k, dash in ((1.0, "solid"), (2.0, "dash")):
-    ring = latent_plane.ellipse(post.z_mean, post.z_std, k)
-    fig.add_trace(
-        go.Scatter(
-            x=ring[:, 0],
-            y=ring[:, 1],
-            mode="lines",
-            line={"color": Q_COLOUR, "width": 2.5, "dash": dash},
-            name=f"q(z|x): {k:g}σ",
-            hoverinfo="skip",
-        )
-    )
+add_q_ellipses(fig, post.z_mean, post.z_std, width=2.5)
 fig.add_trace(
     go.Scatter(
         x=[post.mode[0]],

@@ -141,7 +141,7 @@ def test_the_exact_posterior_of_a_2d_model_is_a_heat_map_with_the_identity(tiny2
     heat = next(t for t in spec["data"] if t["type"] == "heatmap")
     density = values(heat["z"]).reshape(tour.DENSITY_NODES, -1)  # a typed array is flat
     assert density.shape == (tour.DENSITY_NODES, tour.DENSITY_NODES) and density.max() > 0
-    assert {t["name"] for t in spec["data"]} >= {"q(z|x): 1σ", "q(z|x): 2σ", "mode of p(z|x)"}
+    assert {t["name"] for t in spec["data"]} >= {"q(z|x) 1σ", "q(z|x) 2σ", "mode of p(z|x)"}
     shown = metrics(at)
     kl, gap = number(shown["KL(q(z|x) ‖ p(z|x))"]), number(shown["log p(x) − ELBO"])
     assert kl >= 0 and gap == pytest.approx(kl, abs=0.05)
