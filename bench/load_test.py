@@ -88,6 +88,13 @@ KNOWN_404 = re.compile(r"/_stcore/(health|host-config) - Failed to load resource
 # 60 s (a constant in its bundle): on a busy machine that is slowness, and the page's
 # content is waited for on its own, so it is counted (``component_ready_timeouts``).
 COMPONENT_SLOW = re.compile(r"Custom Component \S+ timeout error")
+# An image of a run that a newer run (or leaving the page) has already replaced: Streamlit
+# drops the old run's media, and a browser slower than the reruns asks for it afterwards.
+# The page's own images are checked when it is waited for, so these are counted
+# (``stale_media``), not taken as errors.
+STALE_MEDIA = re.compile(
+    r"/media/[0-9a-f]+\.\w+ - Failed to load resource: .* 404|Image source error - \S*/media/"
+)
 
 # Waiting happens inside the page: one WebDriver round trip per wait instead of ten a
 # second, which with ten browsers on two cores would itself be a load. ``test(a)`` is
@@ -215,6 +222,7 @@ class Session:
     cycles: int = 0  # mixed phase: drag, release, a page and back
     fallbacks: int = 0  # sidebar links that could not be clicked
     slow_components: int = 0  # COMPONENT_SLOW messages seen
+    stale_media: int = 0  # STALE_MEDIA messages seen
 
     def error(self, where: str, what: str) -> None:
         who = "probe" if self.index < 0 else f"session {self.index}"
@@ -286,6 +294,8 @@ def check(s: Session, path: str) -> None:
             continue
         if COMPONENT_SLOW.search(entry["message"]):
             s.slow_components += 1
+        elif STALE_MEDIA.search(entry["message"]):
+            s.stale_media += 1
         else:
             s.error(f"/{path}", f"console: {entry['message']}")
     if path == "" and (problem := s.script_in_pad("return window.padState.error")):
@@ -664,6 +674,7 @@ def run(
                     "probe_switches": sum(len(v) for v in probe.times.values()),
                     "click_fallbacks": sum(s.fallbacks for s in [probe, *crowd]),
                     "component_ready_timeouts": sum(s.slow_components for s in [probe, *crowd]),
+                    "stale_media": sum(s.stale_media for s in [probe, *crowd]),
                     "pages": table,
                 }
             )
