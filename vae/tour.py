@@ -30,7 +30,7 @@ class Draws:
 
     z_mean: np.ndarray  # [J]
     z_std: np.ndarray  # [J]
-    eps: np.ndarray  # [S, J], standard normal, fixed by the seed
+    eps: np.ndarray  # [S, J], standard normal; the same draws again for the same ε stream
     z: np.ndarray  # [S, J] = z_mean + z_std * eps
 
 
