@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from ui import presentation
+
 st.set_page_config(page_title="VAE Latent Explorer", page_icon="🧭", layout="wide")
-st.navigation(
+pg = st.navigation(
     {
         "Model": [
             st.Page("pages/model.py", title="Model", icon=":material/inventory_2:"),
@@ -27,4 +29,6 @@ st.navigation(
             st.Page("pages/how_vae_works.py", title="How a VAE works", icon=":material/route:"),
         ],
     }
-).run()
+)
+presentation.sidebar_switch()
+pg.run()

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from components.drag_pad import drag_pad, publish_decoder, publish_points
-from ui import state
+from ui import presentation, share, state, url_state
 from vae import evaluate, images, latent_plane, manifold
 
 PAD_KEY = "drag_pad.pad"  # the component's key; its value is the browser's last point
@@ -22,9 +22,10 @@ RELEASED = "drag_pad.released"  # (model path, [J floats]): the point the detail
 SEEN = "drag_pad.seen"  # seq of the last component value applied
 RESETS = "drag_pad.resets"  # counts "Back to the origin": the pad then moves even onto a z it sent
 ON_SERVER = "drag_pad.on_server"  # toggle: decode on the server, to feel the difference
+SWITCHES = (url_state.Switch(ON_SERVER, "server", url_state.flag, url_state.show_flag),)
 NEIGHBOURS = 8
-PAD_HEIGHT = 600  # px: the largest plane; a projector needs a big target
-THUMB_SCALE = 4  # 28 px -> 112 px neighbours
+PAD_HEIGHT = 600  # px: the largest plane outside presentation mode, which fills the window
+THUMB_SCALE = 2  # 28 px -> 56 px neighbours: eight of them fit beside the pad
 
 
 @st.cache_data(show_spinner="Sending the decoder to the browser…", max_entries=8)
@@ -100,8 +101,10 @@ def _ratio(log_ratio: float) -> str:
 
 
 def how_to_read(j: int) -> None:
+    """What the plane shows, for a first look; the pad itself says how to move the marker."""
     inside = [latent_plane.prior_mass_within(r, j) for r in (1, 2, 3)]
-    st.markdown("#### How to read this")
+    # The tail beyond 3σ in closed form, for J = 2 only: 1 − CDF = e^(−r²/2), KaTeX-rendered.
+    tail = r" ($e^{-4.5}$)" if j == 2 else ""
     st.markdown(
         f"""
 - **Each dot** is a test digit at the mean of its code q(z|x), coloured by class.
@@ -110,24 +113,28 @@ def how_to_read(j: int) -> None:
 - **Near the origin** the decodings are typical digits: the prior N(0, I) puts most
   of its mass there.
 - **Far outside 3σ**, the outer dotted circle, the prior gives almost no mass: only
-  {1 - inside[2]:.1%} of it lies beyond{" (e^−4.5)" if j == 2 else ""}. No digit was
-  encoded there, so the decodings there mean little.
+  {1 - inside[2]:.1%} of it lies beyond{tail}. No digit was encoded there, so the
+  decodings there mean little.
 - The circles hold {inside[0]:.0%}, {inside[1]:.0%} and {inside[2]:.1%} of the prior
   (J = {j}); the dashed square is the Manifold page's grid.
 """
     )
-    st.caption(
-        "Drag the marker, or click to move it; hover to preview. Arrow keys move it once "
-        "the plane has focus (Shift: ×5). Let go to see the nearest test digits below."
-    )
 
 
-def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
-    """The figures at z and its nearest test digits: what needs the server."""
+def details(
+    z: list[float], z_mean, z_log_var, x_test, y_test, names, present: bool = False
+) -> None:
+    """The figures at z and its nearest test digits: what needs the server.
+
+    ``present``: presentation mode, where they must fit beside the pad in the window's
+    height: the figures' footnote goes and the digits' captions are short.
+    """
     s = latent_plane.describe_point(np.asarray(z), z_mean, z_log_var, k=NEIGHBOURS)
     shown = ", ".join(_fmt(v) for v in z[:4]) + (", …" if len(z) > 4 else "")
     st.subheader(f"At z = ({shown})")
-    c1, c2, c3, c4 = st.columns(4)
+    # Two by two: the column beside the pad is narrow, and a phone stacks them anyway.
+    top, bottom = st.columns(2), st.columns(2)
+    c1, c2, c3, c4 = *top, *bottom
     c1.metric(
         "log p(z)",
         f"{s.log_prior:.2f}",
@@ -152,15 +159,16 @@ def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
         help="How many of its own posterior's standard deviations z lies from the nearest "
         "test digit's z_mean (the Mahalanobis distance).",
     )
-    st.caption(
-        f"log q(z) = {s.log_aggregate:.2f} nats, log p(z) = {s.log_prior:.2f} nats, "
-        f"|z| = {s.radius:.2f}σ."
-    )
+    if not present:
+        st.caption(
+            f"log q(z) = {s.log_aggregate:.2f} nats, log p(z) = {s.log_prior:.2f} nats, "
+            f"|z| = {s.radius:.2f}σ."
+        )
     st.markdown(f"**The {NEIGHBOURS} nearest test digits** (distance from z to their z_mean)")
     st.image(
         [images.png_bytes(x_test[i], scale=THUMB_SCALE) for i in s.neighbours],
         caption=[
-            f"{names[y_test[i]]} · #{i} · d {d:.2f}"
+            f"{names[y_test[i]]} · d {d:.2f}" + ("" if present else f" · #{i}")
             for i, d in zip(s.neighbours, s.distances, strict=True)
         ],
         width=28 * THUMB_SCALE,
@@ -168,12 +176,19 @@ def details(z: list[float], z_mean, z_log_var, x_test, y_test, names) -> None:
 
 
 # --- page -----------------------------------------------------------------------------
-st.title("Drag through the latent space")
+present = presentation.is_on()
+if not present:  # a projector gives every pixel to the plane
+    st.title("Drag through the latent space")
 plane = state.active_plane("the pad")
 ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
 path = key[0]
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
+share.share_bar(ckpt)
+linked = url_state.read(url_state.Z, url_state.latent(j))  # a shared link's marker
+if linked is not None:
+    st.session_state[LIVE] = st.session_state[RELEASED] = (path, linked)
+url_state.restore(SWITCHES)
 
 decoder_url, problem = _decoder(key)
 manifold_range = _manifold_range()
@@ -187,9 +202,12 @@ pad_args = {
     "manifold_range": manifold_range,
     "height": PAD_HEIGHT,
     "reset": st.session_state.get(RESETS, 0),
+    "present": present,
 }
 
-pad_col, note_col = st.columns([3, 1], gap="medium")
+# The details sit beside the pad, so a release shows them without scrolling; on a phone
+# Streamlit stacks the columns and they follow the pad.
+pad_col, detail_col = st.columns([3, 1], gap="small")
 with pad_col:
     if decoder_url is None:
         st.warning(
@@ -220,7 +238,10 @@ with pad_col:
         help="Send every move to Python and back instead of decoding in the browser: "
         "the way a plain Streamlit app would do it, for comparison.",
     )
-with note_col:
-    how_to_read(j)
-
-details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names)
+    url_state.record(SWITCHES)
+    with st.expander("How to read this", expanded=not present):
+        how_to_read(j)
+with detail_col:
+    details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names, present)
+# Changes only on a release: a drag costs the server nothing, the link follows the marker.
+url_state.write(url_state.Z, url_state.show_latent(_point(RELEASED, path, j)))

@@ -68,9 +68,11 @@ def test_pad_gets_the_decoder_and_points_as_files(checkpoint, encodings, mnist):
     assert args["z_init"] == [0.0, 0.0] and args["server_image"] is None
     assert args["class_names"] == list(mnist.class_names) and len(args["palette"]) == 10
     assert not at.warning  # no fallback for the shipped model
-    note = " ".join(m.value for m in at.markdown)
-    assert "How to read this" in note and "Near the origin" in note
-    assert "Far outside 3σ" in note and "1.1%" in note and "e^−4.5" in note
+    (how,) = [e for e in at.expander if e.label == "How to read this"]
+    note = " ".join(m.value for m in how.markdown)
+    assert "Near the origin" in note and "Far outside 3σ" in note and "1.1%" in note
+    # The tail's closed form is KaTeX, so it shows as e to the −4.5, not as "e^−4.5".
+    assert r"($e^{-4.5}$)" in note and "e^−" not in note
     assert at.subheader[0].value == "At z = (0.00, 0.00)"  # details before any release
 
 
@@ -90,7 +92,7 @@ def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
     captions = _captions(at)
     assert len(captions) == 8
     for caption, i, d in zip(captions, want.neighbours, want.distances, strict=True):
-        assert caption == f"{mnist.class_names[mnist.y_test[i]]} · #{i} · d {d:.2f}"
+        assert caption == f"{mnist.class_names[mnist.y_test[i]]} · d {d:.2f} · #{i}"
     assert _pad(at)["z_init"] == z  # the marker stays where the browser left it
 
     # A value for another latent size (the previous model's) is ignored.

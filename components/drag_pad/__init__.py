@@ -94,6 +94,7 @@ def drag_pad(
     height: int = 560,
     server_image: np.ndarray | None = None,
     reset: int = 0,
+    present: bool = False,
 ) -> dict[str, Any] | None:
     """Draw the pad; returns the last point the browser sent, or None before any.
 
@@ -108,6 +109,8 @@ def drag_pad(
     - ``manifold_range``: ``[lo, hi]`` of the Manifold page's grid, drawn dashed.
     - ``reset``: a counter; when it changes, the marker moves to ``z_init`` even if the
       pad once sent that very point (e.g. "Back to the origin" after a drag through 0).
+    - ``present``: presentation mode: the plane as tall as the browser window (``height``
+      is then only the fallback) and the figures printed large.
 
     The value is ``{"z": [z1, ..., zJ], "seq": int}`` on release (pointer up, or
     300 ms after the last arrow key); ``seq`` differs on every release, so the page
@@ -128,6 +131,7 @@ def drag_pad(
         extent=[float(v) for v in extent],
         manifold_range=None if manifold_range is None else [float(v) for v in manifold_range],
         height=height,
+        present=bool(present),
         server_image=image,
         key=key,
         default=None,

@@ -7,6 +7,8 @@ export const el = {
   base: byId("base"),
   overlay: byId("overlay"),
   side: byId("side"),
+  foot: byId("foot"),
+  hint: byId("hint"),
   image: byId("image"),
   imageCap: byId("image-cap"),
   status: byId("status"),

@@ -1,5 +1,7 @@
 // Pointer (mouse, pen, touch) and keyboard input on the plane.
 import { el } from "./dom.js";
+import { showHint } from "./hint.js";
+import { sendFrameHeight } from "./layout.js";
 import { show, showMarker } from "./show.js";
 import { release, sendLive } from "./values.js";
 import { clampToView, insidePlot, px, py, refreshRect, toZ } from "./view.js";
@@ -27,6 +29,13 @@ function onPointerDown(state, e) {
   refreshRect(state);
   if (!interactive(state) || state.dragging !== null) return; // a second finger does not take over
   if (e.pointerType === "mouse" && e.button !== 0) return;
+  const kind = e.pointerType === "touch" ? "touch" : "mouse";
+  if (kind !== state.lastPointer) {
+    // A laptop with a touch screen: the hint follows the hand in use.
+    state.lastPointer = kind;
+    showHint(state);
+    sendFrameHeight();
+  }
   if (!insidePlot(state, e.clientX, e.clientY)) return;
   e.preventDefault();
   const plane = el.plane;

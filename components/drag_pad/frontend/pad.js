@@ -15,5 +15,12 @@ import { clientPoint } from "./view.js";
 const state = createState();
 bindInput(state);
 window.addEventListener("resize", () => onResize(state));
+// In presentation mode the plane follows the browser window's height, which a frame's
+// own resize event does not report when only the height changes.
+try {
+  window.parent.addEventListener("resize", () => onResize(state));
+} catch (err) {
+  // A host page from another origin: the frame's width alone decides.
+}
 exposePadPoint((z1, z2) => clientPoint(state, z1, z2));
 start((args, theme) => render(state, args, theme));

@@ -8,6 +8,7 @@ import { drawLegend } from "./legend.js";
 import { loadDecoder, loadPoints } from "./loading.js";
 import { drawOverlay } from "./marker_layer.js";
 import { show } from "./show.js";
+import { showHint } from "./hint.js";
 import { fail, showLoading } from "./status.js";
 import { applyTheme } from "./theme.js";
 import { liveAnswered } from "./values.js";
@@ -28,6 +29,7 @@ function ready(state) {
   layout(state);
   drawBase(state);
   drawLegend(state.args);
+  showHint(state);
   show(state, state.marker);
   sendFrameHeight();
 }
@@ -100,7 +102,7 @@ export function render(state, a, th) {
   }
 
   const jobs = startLoads(state, a);
-  const drawn = (x) => JSON.stringify([x.extent, x.manifold_range, x.palette, x.height]);
+  const drawn = (x) => JSON.stringify([x.extent, x.manifold_range, x.palette, x.height, x.present]);
   const layoutChanged = !prevArgs || drawn(prevArgs) !== drawn(a);
   if (layoutChanged) state.sizeKey = "";
 
@@ -121,6 +123,7 @@ export function render(state, a, th) {
     drawOverlay(state);
   }
   if (newTheme || layoutChanged) drawLegend(state.args);
+  showHint(state);
   if (!padState.ready) {
     if (canStart(state)) ready(state);
   } else if (moved) {

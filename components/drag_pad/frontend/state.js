@@ -26,6 +26,7 @@ export function createState() {
     // Input.
     dragging: null, // pointerId during a drag
     grab: [0, 0], // offset from the pointer to the marker's centre, in px
+    lastPointer: null, // "touch" or "mouse": the input the hint speaks of, once one is used
     pointerFocus: false, // focus is arriving from a press, not the Tab key
     resizeQueued: false,
 
