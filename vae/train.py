@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vae import atomic, checkpoint, evaluate
+from vae import atomic, checkpoint, evaluate, precompute
 from vae.config import VAEConfig
 from vae.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
 from vae.model import VAE, build_vae
@@ -360,4 +360,7 @@ def _train_locked(
     result.images_per_s = run.images / run.train_seconds if run.train_seconds else 0.0
     result.epochs_done = run.epochs_done
     result.cancelled = cancelled
+    if out is not None and not cancelled:
+        # The pages' figures of the finished weights, so the app opens them at once.
+        precompute.write(out, model, x_test)
     return result
