@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
+from ui import share, state, url_state
 from vae import evaluate, images, latent_plane, tour
 
 DEFAULT_DRAWS = 20
@@ -26,6 +26,7 @@ GRAD_COLOUR = "#59a14f"
 
 st.title("How a VAE works")
 ckpt = state.active()
+share.share_bar(ckpt)
 key = state.active_key()
 model = ckpt.model
 j = ckpt.config.latent_dim
@@ -33,17 +34,19 @@ x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 x_model = state.test_inputs(ckpt)
 n_test = len(x_test)
 
-if SEED not in st.session_state:
-    # A shared link (?tour_seed=3) shows exactly the draws its author saw.
-    try:
-        st.session_state[SEED] = max(0, int(st.query_params.get(SEED, 0)))
-    except ValueError:
-        st.session_state[SEED] = 0
+# A shared link (?tour_seed=3) shows exactly the draws its author saw.
+SWITCHES = (
+    url_state.Switch(SEED, SEED, url_state.integer(0, 2**31 - 1)),
+    url_state.Switch(INDEX, INDEX, url_state.integer(0, n_test - 1)),
+    url_state.Switch(DRAWS, DRAWS, url_state.integer(1, MAX_DRAWS)),
+)
+url_state.restore(SWITCHES)
+st.session_state.setdefault(SEED, 0)
 
 
 def resample() -> None:
     st.session_state[SEED] += 1
-    st.query_params[SEED] = str(st.session_state[SEED])  # the link reproduces these draws
+    url_state.record(SWITCHES)  # the link reproduces these draws
 
 
 def random_digit() -> None:
@@ -109,7 +112,6 @@ index = c[0].number_input(
     value=0,
     step=1,
     key=INDEX,
-    bind="query-params",
 )
 c[1].button(
     "Random digit",
@@ -127,12 +129,13 @@ c[2].button(
     width="stretch",
     help="New noise ε: z moves, μ and σ stay.",
 )
-n_draws = c[3].slider("Draws of z", 1, MAX_DRAWS, DEFAULT_DRAWS, key=DRAWS, bind="query-params")
+n_draws = c[3].slider("Draws of z", 1, MAX_DRAWS, DEFAULT_DRAWS, key=DRAWS)
 animate = c[4].toggle(
     "Animate",
     key=ANIMATE,
     help=f"Draw a new ε every {ANIMATE_SECONDS:g} s, as if pressing Resample ε.",
 )
+url_state.record(SWITCHES)
 index = int(index)
 x = x_model[index]
 

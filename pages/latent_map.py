@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
-from ui import state
+from ui import share, state, url_state
 from vae import evaluate, images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
@@ -19,6 +19,12 @@ SEEN = "latent_map.seen"  # seq of the last component value applied to SELECTION
 GALLERY = 32  # images shown for a many-point selection
 ELLIPSES = 64  # selected points that get σ ellipses
 PALETTE = state.CLASS_PALETTE
+# The overlays' toggles: (session_state key, URL parameter).
+PRIOR, ELLIPSES, DENSITY = "latent_map.prior", "latent_map.ellipses", "latent_map.density"
+SWITCHES = tuple(
+    url_state.Switch(k, name, url_state.flag, url_state.show_flag)
+    for k, name in ((PRIOR, "prior"), (ELLIPSES, "ellipses"), (DENSITY, "density"))
+)
 
 
 @st.cache_data(show_spinner="Drawing the thumbnails…", max_entries=2)
@@ -238,6 +244,8 @@ plane = state.active_plane("the map")
 ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
+share.share_bar(ckpt)
+url_state.restore(SWITCHES)
 
 st.session_state.setdefault(SELECTION, [])
 st.session_state.setdefault(SEEN, None)
@@ -256,20 +264,24 @@ with controls:
         "prior": o1.toggle(
             "Prior 1σ, 2σ, 3σ",
             value=True,
+            key=PRIOR,
             help="Contours of p(z) = N(0, I) at Mahalanobis radius 1, 2 and 3",
         ),
         "ellipses": o2.toggle(
             "Posterior σ ellipses",
             value=True,
+            key=ELLIPSES,
             help="1σ and 2σ contours of q(z|x) for the selected points",
         ),
         "density": o3.toggle(
             "Aggregate posterior",
             value=False,
+            key=DENSITY,
             help="q(z), the mixture of every test image's q(z|x), next to p(z)",
         ),
     }
 
+url_state.record(SWITCHES)
 proj = _plane(key, dims)
 sprite_url, layout = _sprite(ckpt.config.dataset)
 density = _densities(key, dims) if show["density"] else None

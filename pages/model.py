@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,6 +19,11 @@ def _fmt(value, digits: int = 2) -> str:
     if not isinstance(value, int | float) or not math.isfinite(value):
         return "—"
     return f"{value:.{digits}f}"
+
+
+def _source_of(path: str) -> str:
+    """The picker that lists the checkpoint at ``path``: runs and uploads are in "run"."""
+    return "run" if Path(path).parent in (Path(state.RUNS_DIR), UPLOADS_DIR) else "default"
 
 
 def choose_default() -> None:
@@ -90,10 +96,14 @@ def show_metrics(ckpt, where) -> None:
     log_px, err = m.get("log_px"), m.get("log_px_error")
     cols[3].metric(
         "log p(x)",
-        _fmt(log_px) + (f" ± {err:.2g}" if isinstance(err, int | float) else ""),
+        _fmt(log_px),
         help=f"By quadrature on a {m.get('grid_size', '?')}² grid over the 2-D latent plane; "
         "± is the grid's error estimate. Only for J = 2.",
     )
+    if isinstance(err, int | float):
+        # Beside the figure, not in it: a fifth of a 1280 px window cuts "−133.34 ± 0.27"
+        # short, and the error would be the part lost.
+        cols[3].caption(f"± {err:.2g} (the grid's error)")
     cols[4].metric(
         "iw log p(x)",
         _fmt(m.get("iw_log_px")),
@@ -120,6 +130,9 @@ def config_rows(config) -> dict[str, list[str]]:
 
 
 st.title("Model")
+# A link may open this page on a run: show the picker it came from.
+if "model_source" not in st.session_state:
+    st.session_state["model_source"] = _source_of(state.active_path())
 with st.container(border=True):
     source = st.radio(
         "Choose the model",

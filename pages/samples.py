@@ -5,16 +5,29 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import state
+from ui import share, state, url_state
 from vae import images, interpolate
 
 STRIP_SCALE = 3  # enlargement of the sample grid and the strip, crisp pixels
 GIF_SCALE = 8  # the animation is shown alone, so it can be large on a projector
+COUNTS = (4, 100)  # the "How many" slider's range
+SEEDS = (0, 2**31 - 1)
+STEPS = (3, 20)  # the interpolation's "Steps" slider's range
 
 st.title("Samples & interpolation")
 ckpt = state.active()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 key = state.active_key()
+share.share_bar(ckpt)
+SWITCHES = (
+    url_state.Switch("samples_count", "count", url_state.integer(*COUNTS)),
+    url_state.Switch("samples_seed", "seed", url_state.integer(*SEEDS)),
+    url_state.Switch("interp_a", "a", url_state.integer(0, len(x_test) - 1)),
+    url_state.Switch("interp_b", "b", url_state.integer(0, len(x_test) - 1)),
+    url_state.Switch("interp_steps", "steps", url_state.integer(*STEPS)),
+    url_state.Switch("interp_method", "path", url_state.choice(interpolate.INTERPOLATIONS)),
+)
+url_state.restore(SWITCHES)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -47,8 +60,8 @@ prior_tab, path_tab = st.tabs(["Prior samples", "Interpolation"])
 with prior_tab:
     left, right = st.columns([1, 3], gap="large")
     with left:
-        count = st.slider("How many", 4, 100, 36, key="samples_count")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="samples_seed")
+        count = st.slider("How many", *COUNTS, 36, key="samples_count")
+        seed = st.number_input("Seed", *SEEDS, 0, key="samples_seed")
         st.caption(
             "Each image is the decoder's mean for one z drawn from the prior N(0, I). "
             "The same seed always gives the same draws; change it for new ones."
@@ -69,7 +82,7 @@ with path_tab:
     a = c1.number_input("First test image", 0, n_test - 1, key="interp_a")
     b = c2.number_input("Second test image", 0, n_test - 1, key="interp_b")
     c3.button("Random pair", icon=":material/casino:", on_click=random_pair, key="interp_random")
-    steps = c4.slider("Steps", 3, 20, 10, key="interp_steps")
+    steps = c4.slider("Steps", *STEPS, 10, key="interp_steps")
     method = st.radio(
         "Path",
         interpolate.INTERPOLATIONS,
@@ -80,6 +93,7 @@ with path_tab:
         "changes linearly, so the path avoids the origin's low-norm region that the "
         "straight line cuts through between far-apart codes.",
     )
+    url_state.record(SWITCHES)
     z, strip, gif = interpolation(key, (int(a), int(b)), steps, method)
 
     o1, o2, anim = st.columns([1, 1, 2])

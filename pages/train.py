@@ -8,7 +8,7 @@ import uuid
 
 import streamlit as st
 
-from ui import state
+from ui import share, state
 from vae.config import ESTIMATORS, VAEConfig
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError
@@ -211,6 +211,7 @@ def _metrics_line(metrics: dict | None) -> str:
 
 
 st.title("Train")
+share.name_active()
 st.caption(
     "Train a new VAE in the background: other pages and other visitors keep working. "
     "One training runs at a time on this server; each writes its own folder under `runs/`."

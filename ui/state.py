@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui import streamlit_patches
-from vae import checkpoint, evaluate, manifold
+from ui import streamlit_patches, url_state
+from vae import checkpoint, evaluate, manifold, precompute, run_list
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
 
 streamlit_patches.apply()  # before any page draws: see ui/streamlit_patches.py
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "mnist-2d"
+SHIPPED_DIR = ROOT / "checkpoints"
+DEFAULT_CHECKPOINT = SHIPPED_DIR / "mnist-2d"
 RUNS_DIR = ROOT / "runs"  # trained in the app; ignored by git
 ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkpoint
 # session_state keys of the Manifold page's grid, which the Drag pad outlines too.
@@ -73,10 +74,44 @@ def load(path: str | Path) -> checkpoint.Checkpoint:
     return checkpoint_at(key_of(path))
 
 
+def model_name(path: str | Path) -> str | None:
+    """The name a link gives the checkpoint at ``path``, or None if the app does not list it."""
+    p, runs = Path(path), Path(RUNS_DIR)
+    if p.parent == SHIPPED_DIR:
+        return p.name
+    if p.parent == runs:
+        return f"runs/{p.name}"
+    if p.parent == runs / run_list.UPLOADS_FOLDER:
+        return f"{run_list.UPLOADS_FOLDER}/{p.name}"
+    return None
+
+
+def listed_models() -> dict[str, Path]:
+    """Every checkpoint the app lists (shipped, runs, uploads), by its name in a link."""
+    shipped = [p for p in SHIPPED_DIR.iterdir() if (p / checkpoint.WEIGHTS_FILE).is_file()]
+    runs = [r.path for r in run_list.list_runs(RUNS_DIR)]
+    return {model_name(p): p for p in [*shipped, *runs]}
+
+
+def _linked_model(raw: str) -> Path:
+    """The checkpoint a link names. Only names the app lists are looked up, so a link can
+    never reach a path of its own choosing (no ../, no absolute paths)."""
+    models = listed_models()
+    if raw not in models:
+        raise ValueError(
+            f"{url_state.quote(raw)} is not a model this app lists; the Model page shows "
+            "the ones it has."
+        )
+    return models[raw]
+
+
 def active_path() -> str:
     if ACTIVE not in st.session_state:
-        st.session_state[ACTIVE] = str(DEFAULT_CHECKPOINT)
-    return st.session_state[ACTIVE]
+        linked = url_state.read(url_state.MODEL, _linked_model)
+        st.session_state[ACTIVE] = str(linked or DEFAULT_CHECKPOINT)
+    path = st.session_state[ACTIVE]
+    url_state.write(url_state.MODEL, model_name(path))  # a link reopens this model
+    return path
 
 
 def activate(path: str | Path) -> bool:
@@ -135,8 +170,36 @@ def _inputs(dataset: str, decoder: str) -> np.ndarray:
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
 def encodings(key: Key) -> tuple[np.ndarray, np.ndarray]:
     """(z_mean, z_log_var) [N, J] of the whole test set under the checkpoint ``key``."""
+    if (kept := stored(key)) is not None:
+        return kept.z_mean, kept.z_log_var
     ckpt = checkpoint_at(key)
     return evaluate.encode(ckpt.model, test_inputs(ckpt))
+
+
+def stored(key: Key) -> precompute.Stored | None:
+    """The figures stored beside the weights of ``key`` (vae/precompute.py), if theirs.
+
+    None if there are none, or they are stale; a damaged file is named in a warning,
+    and the caller computes instead.
+    """
+    file = Path(key[0]) / precompute.FILE
+    kept, problem = _stored(key, file.stat().st_mtime if file.is_file() else 0.0)
+    if problem:
+        st.warning(f"{problem} The page computes its figures instead.")
+    return kept
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stored(key: Key, file_stamp: float) -> tuple[precompute.Stored | None, str | None]:
+    config = checkpoint_at(key).config
+    try:
+        n_test = len(test_set(config.dataset)[1])
+        kept = precompute.read(
+            key[0], dataset=config.dataset, latent_dim=config.latent_dim, n_test=n_test
+        )
+        return kept, None
+    except (VAEError, OSError) as exc:
+        return None, str(exc)
 
 
 def active_encodings() -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +261,8 @@ def active_plane(what: str) -> Plane:
 @st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)
 def test_terms(key: Key) -> dict[str, np.ndarray]:
     """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] of the whole test set (seed 0)."""
+    if (kept := stored(key)) is not None:
+        return dict(kept.terms)
     ckpt = checkpoint_at(key)
     return evaluate.per_example_terms(ckpt.model, test_inputs(ckpt))
 
