@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,  # "--epoch 1" must be an error, not a guess at --epochs
     )
     sub = p.add_subparsers(
-        dest="command", required=True, metavar="{train,evaluate,sample,export,posterior}"
+        dest="command",
+        required=True,
+        metavar="{train,evaluate,sample,export,export-html,posterior}",
     )
 
     t = sub.add_parser(
@@ -152,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--out", type=Path, required=True, help="folder for encoder.json/.bin, decoder.json/.bin"
     )
+    h = sub.add_parser(
+        "export-html",
+        help="write the drag pad as one HTML file that works offline, for a class to open",
+        allow_abbrev=False,
+    )
+    h.add_argument("checkpoint", type=Path)
+    h.add_argument("--out", type=Path, required=True, help="the .html file to write")
+    h.add_argument("--data-dir", type=Path, help="folder with .npz or IDX files (or VAE_DATA_DIR)")
     q = sub.add_parser(
         "posterior",
         help="the exact posterior of one test image (J = 2): log p(x), ELBO, KL(q || p(z|x))",
@@ -374,6 +384,19 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_export_html(args) -> int:
+    from vae import export_html
+
+    size = export_html.export_checkpoint(
+        args.checkpoint,
+        args.out,
+        data_dir=args.data_dir,
+        progress=lambda message: print(f"export-html: {message}", file=sys.stderr),
+    )
+    print(export_html.size_line(args.out, size))
+    return 0
+
+
 def cmd_posterior(args) -> int:
     from vae import checkpoint, posterior
     from vae.errors import ConfigError
@@ -407,6 +430,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "sample": cmd_sample,
     "export": cmd_export,
+    "export-html": cmd_export_html,
     "posterior": cmd_posterior,
 }
 
