@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
+from ui import manifold_picture, presentation, share, state, url_state
 from vae import images, manifold
 
-st.title("The learned manifold")
+SIZES = (5, 30)  # the grid size slider's range
+SPANS = (0.5, 6.0, 0.5)  # the linear grid's range slider: min, max, step
+SWITCHES = (
+    url_state.Switch(state.MANIFOLD_MODE, "grid", url_state.choice(manifold.GRID_MODES)),
+    url_state.Switch(state.MANIFOLD_SIZE, "n", url_state.integer(*SIZES)),
+    url_state.Switch(state.MANIFOLD_SPAN, "span", url_state.number(*SPANS[:2]), "{:g}".format),
+)
+
+present = presentation.is_on()
+if not present:  # a projector gives every pixel to the grid
+    st.title("The learned manifold")
 ckpt = state.active()
+share.share_bar(ckpt)
+url_state.restore(SWITCHES)
 j = ckpt.config.latent_dim
 side = ckpt.config.image_shape[0]
 
@@ -28,7 +37,13 @@ def manifold_png(
     return images.png_bytes(picture, scale=scale), manifold.grid_axis(n, mode, span), scale
 
 
-controls, view = st.columns([1, 3], gap="large")
+# In presentation mode the grid comes first and its settings fold away beside it.
+if present:
+    view, side_col = st.columns([3, 1], gap="medium")
+    controls = side_col.expander("Grid settings", expanded=False)
+else:
+    controls, view = st.columns([1, 3], gap="large")
+    side_col = view
 with controls:
     mode = st.radio(
         "Grid",
@@ -39,13 +54,12 @@ with controls:
         help="Equal prior mass is the paper's Fig. 4: each cell holds the same share of "
         "N(0, I), so the grid is dense near 0 and sparse in the tails.",
     )
-    n = st.slider("Grid size (n × n)", 5, 30, manifold.DEFAULT_SIZE, key=state.MANIFOLD_SIZE)
+    n = st.slider("Grid size (n × n)", *SIZES, manifold.DEFAULT_SIZE, key=state.MANIFOLD_SIZE)
     span = st.slider(
         "Range ±",
-        0.5,
-        6.0,
+        *SPANS[:2],
         manifold.DEFAULT_SPAN,
-        0.5,
+        SPANS[2],
         key=state.MANIFOLD_SPAN,
         disabled=mode != "linear",
         help="Linear grid only: z runs from −range to +range on both axes.",
@@ -64,51 +78,14 @@ with controls:
             st.stop()
         dims = (d1, d2)
 
+url_state.record(SWITCHES)
 png, axis, scale = manifold_png(state.active_key(), n, mode, span, dims)
 cell = side * scale  # pixels per decoded image in the picture
 
 
-def ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
-    """Tick at every k-th cell centre (in picture pixels), at most ~11 labels."""
-    k = max(1, int(np.ceil(len(values) / 11)))
-    idx = list(range(0, len(values), k))
-    return [(i + 0.5) * cell for i in idx], [f"{values[i]:.2f}" for i in idx]
-
-
-fig = go.Figure(
-    go.Image(source="data:image/png;base64," + base64.b64encode(png).decode(), hoverinfo="skip")
-)
-# Invisible markers at the cell centres carry the hover text: the z of each cell.
-cx, cy = np.meshgrid((np.arange(n) + 0.5) * cell, (np.arange(n) + 0.5) * cell)
-z1, z2 = np.meshgrid(axis, axis[::-1])
-fig.add_trace(
-    go.Scatter(
-        x=cx.ravel(),
-        y=cy.ravel(),
-        mode="markers",
-        marker={"size": max(4, 600 // n), "opacity": 0},
-        customdata=np.stack([z1.ravel(), z2.ravel()], axis=1),
-        hovertemplate=f"z{dims[0] + 1} = %{{customdata[0]:.2f}}<br>"
-        f"z{dims[1] + 1} = %{{customdata[1]:.2f}}<extra></extra>",
-        showlegend=False,
-    )
-)
-xt, yt = ticks(axis), ticks(axis[::-1])
-fig.update_xaxes(
-    tickvals=xt[0], ticktext=xt[1], title=f"z{dims[0] + 1}", showgrid=False, zeroline=False
-)
-fig.update_yaxes(
-    tickvals=yt[0],
-    ticktext=yt[1],
-    title=f"z{dims[1] + 1}",
-    showgrid=False,
-    zeroline=False,
-    scaleanchor="x",
-)
-fig.update_layout(height=720, margin={"l": 60, "r": 10, "t": 10, "b": 50})
-
 with view:
-    st.plotly_chart(fig, theme="streamlit", key="manifold_chart")
+    st.html(manifold_picture.picture_html(png, axis, dims, present=present))
+with side_col:
     if mode == "prior":
         st.caption(
             f"{n} × {n} latent points at the prior's inverse CDF of (i + ½)/{n}: each cell holds "

@@ -42,7 +42,7 @@ PAGES = [
     ("model", "[data-testid='stMetric']"),
     ("train", "[data-testid='stForm']"),
     ("latent_map", "iframe"),
-    ("manifold", "[data-testid='stPlotlyChart']"),
+    ("manifold", ".mf-pic img"),
     ("samples", "[data-testid='stImage'] img"),
     ("digit", "[data-testid='stFileUploader']"),
     ("estimators", "[data-testid='stPlotlyChart']"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-import json
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import copy_default, open_page
+from ui.manifold_picture import MAX_TICKS, tick_indices
 from vae import manifold
 
 
@@ -20,10 +21,20 @@ def checkpoint_copy(tmp_path_factory):
     return copy_default(tmp_path_factory.mktemp("ckpt"))
 
 
+def _html(at: AppTest) -> str:
+    (element,) = [e for e in at.get("html") if "manifold-picture" in e.proto.body]
+    return element.proto.body
+
+
 def picture(at: AppTest) -> Image.Image:
-    spec = at.get("plotly_chart")[0].proto.spec
-    source = json.loads(spec)["data"][0]["source"]
-    return Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
+    source = re.search(r'src="data:image/png;base64,([^"]+)"', _html(at)).group(1)
+    return Image.open(io.BytesIO(base64.b64decode(source)))
+
+
+def labels(at: AppTest, axis: str) -> list[str]:
+    """The tick labels of the picture's x or y axis, left to right or top to bottom."""
+    block = re.search(rf'<div class="mf-{axis}">(.*?)</div>', _html(at), re.S).group(1)
+    return re.findall(r"<span[^>]*>([^<]+)</span>", block)
 
 
 def test_grid_picture_has_the_size_of_n_cells_and_changes_with_n(checkpoint_copy):
@@ -44,19 +55,54 @@ def test_grid_picture_has_the_size_of_n_cells_and_changes_with_n(checkpoint_copy
     assert second.size != first.size
 
 
+def _fmt(v: float) -> str:
+    return f"{v:.2f}".replace("-", "−")
+
+
 def test_axes_show_the_prior_quantiles_and_the_linear_span(checkpoint_copy):
     at = open_page("manifold", checkpoint_copy)
     at.slider(key="manifold_n").set_value(5).run()
-    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
-    expected = [f"{v:.2f}" for v in manifold.grid_axis(5, "prior")]
-    assert layout["xaxis"]["ticktext"] == expected
-    assert layout["yaxis"]["ticktext"] == expected[::-1]  # z2 grows upwards
+    expected = [_fmt(v) for v in manifold.grid_axis(5, "prior")]
+    assert labels(at, "x") == expected
+    assert labels(at, "y") == expected[::-1]  # z2 grows upwards
 
     at.radio(key="manifold_mode").set_value("linear").run()
     at.slider(key="manifold_span").set_value(2.0).run()
     assert not at.exception
-    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
-    assert layout["xaxis"]["ticktext"] == ["-2.00", "-1.00", "0.00", "1.00", "2.00"]
+    assert labels(at, "x") == ["−2.00", "−1.00", "0.00", "1.00", "2.00"]
+
+
+@pytest.mark.parametrize("n", [12, 20, 23, 30])
+def test_the_last_row_and_column_are_labelled(checkpoint_copy, n):
+    """More cells than labels: every k-th cell gets one, and so do both outer cells."""
+    at = open_page("manifold", checkpoint_copy)
+    at.slider(key="manifold_n").set_value(n).run()
+    axis = manifold.grid_axis(n, "prior")
+    x, y = labels(at, "x"), labels(at, "y")
+    assert x[0] == _fmt(axis[0]) and x[-1] == _fmt(axis[-1])
+    assert y[0] == _fmt(axis[-1]) and y[-1] == _fmt(axis[0])
+    assert 2 <= len(x) <= MAX_TICKS and len(y) == len(x)
+
+
+def test_tick_cells_are_spread_evenly_from_first_to_last():
+    for n in range(2, 40):
+        idx = tick_indices(n)
+        assert idx[0] == 0 and idx[-1] == n - 1 and len(idx) <= MAX_TICKS, (n, idx)
+        gaps = np.diff(idx)
+        # Even steps: no label crowds its neighbour, not even the last one.
+        assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1, (n, idx)
+        assert gaps.min() >= (n - 1) // (MAX_TICKS - 1), (n, idx)
+
+
+def test_every_cell_says_its_z(checkpoint_copy):
+    at = open_page("manifold", checkpoint_copy)
+    at.slider(key="manifold_n").set_value(5).run()
+    titles = re.findall(r'title="([^"]+)"', _html(at))
+    axis = manifold.grid_axis(5, "prior")
+    assert len(titles) == 25
+    # Row 0 is the top, where z2 is largest; columns run along z1.
+    assert titles[0] == f"z1 = {_fmt(axis[0])}, z2 = {_fmt(axis[-1])}"
+    assert titles[-1] == f"z1 = {_fmt(axis[-1])}, z2 = {_fmt(axis[0])}"
 
 
 def test_download_button_offers_the_png(checkpoint_copy):
