@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import state
+from ui import export_button, state
 from vae import run_list, upload
 from vae.errors import VAEError
 
@@ -162,3 +162,5 @@ with right:
         st.plotly_chart(state.training_curves(ckpt.history), theme="streamlit")
     else:
         st.info("This checkpoint has no training history (history.json).")
+
+export_button.export_button(state.active_key())

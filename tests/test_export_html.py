@@ -342,3 +342,59 @@ def test_the_file_works_offline_from_disk_and_draws_what_keras_decodes(
         "return performance.getEntriesByType('resource').map((e) => e.name)"
     )
     assert all(u.startswith("blob:") for u in resources), resources
+
+
+# --- the Model page's download button ---------------------------------------------------
+@pytest.fixture
+def deferred(monkeypatch):
+    """Every callable a download button hands Streamlit to run on a click, in order."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    calls: list = []
+    original = MediaFileManager.add_deferred
+
+    def record(manager, data_callable, *args, **kwargs):
+        calls.append(data_callable)
+        return original(manager, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return calls
+
+
+def test_the_model_page_offers_the_file_and_a_click_makes_the_page_of_the_active_model(
+    tmp_path, deferred
+):
+    from app_pages import copy_default, open_page
+
+    from ui import export_button
+
+    at = open_page("model", copy_default(tmp_path))
+    (button,) = at.get("download_button")
+    assert button.label == export_button.LABEL and not button.proto.disabled
+    assert button.proto.deferred_file_id, "the file is made on the click, not on every visit"
+    assert any("works offline" in c.value for c in at.caption)
+
+    page = deferred[-1]()  # what a click runs
+    assert len(page) < export_html.MAIL_BYTES
+    data = _data_block(_parse(page))
+    assert data["decoder"]["spec"]["latent_dim"] == 2
+    assert len(base64.b64decode(data["points"]["labels"])) == 10_000
+    assert b"<h1>mnist-2d: drag through" in page
+
+
+def test_the_model_page_says_why_a_model_cannot_be_exported(tmp_path, deferred):
+    from app_pages import open_page
+
+    from vae.checkpoint import save_checkpoint
+    from vae.config import VAEConfig
+
+    # bfloat16 layers would not match Keras to 1e-4 in JavaScript: the exporter refuses them.
+    model = build_vae(VAEConfig(precision="mixed_bfloat16", seed=1))
+    try:
+        save_checkpoint(tmp_path / "bf16", model, epoch=0, include_optimizer=False)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    at = open_page("model", tmp_path / "bf16")
+    assert not at.get("download_button") and not deferred
+    (info,) = [i for i in at.info if i.value.startswith("No offline file")]
+    assert "bf16 cannot be exported" in info.value and "bfloat16" in info.value
