@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from ui import streamlit_patches, url_state
-from vae import checkpoint, evaluate, manifold, precompute, run_list
+from vae import checkpoint, evaluate, manifold, palette, precompute, run_list
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
 
@@ -31,10 +31,8 @@ ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkp
 MANIFOLD_SIZE, MANIFOLD_MODE, MANIFOLD_SPAN = "manifold_n", "manifold_mode", "manifold_span"
 # (path, stamp) of a checkpoint: the one key for every cache of what its weights compute.
 Key = tuple[str, float]
-# Class colours of the latent plane (Latent map, Drag pad). Tableau 10: distinct on both
-# white and near-black backgrounds.
-CLASS_PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                 "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
+# Class colours of the latent plane (Latent map, Drag pad, the exported HTML file).
+CLASS_PALETTE = palette.CLASS_PALETTE
 
 
 def _stamp(path: str) -> float:
