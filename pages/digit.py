@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
-from vae import digit, evaluate, images, latent_plane
+from ui import share, state
+from vae import digit, evaluate, images, latent_plane, tour
 from vae.data import to_model_input
 from vae.upload import MAX_UPLOAD_BYTES
 
@@ -15,6 +15,12 @@ VIEW_SCALE = 8  # 28 px -> 224 px, crisp
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 NEIGHBOURS = 25  # test encodings nearest to mu that vote on "looks like"
 ELLIPSE_POINTS = 100
+MAP_HEIGHT = 520
+# Opaque enough that every class colour, even the yellow, stands out on white.
+POINT_SIZE, POINT_OPACITY = 4, 0.9
+Q_COLOUR = "#e15759"  # q(z|x)'s ellipses and μ: the colour How a VAE works gives them
+CANVAS = "digit_canvas"
+CANVAS_CLEARS = "digit_canvas_clears"  # session_state: bumped to give the canvas a new key
 INVERT_LABELS = {
     "auto": "Detect from the border",
     "yes": "Dark digit on light background",
@@ -23,6 +29,7 @@ INVERT_LABELS = {
 
 st.title("Your digit")
 ckpt = state.active()
+share.share_bar(ckpt)
 key = state.active_key()
 
 
@@ -66,6 +73,7 @@ def read_canvas() -> bytes | None:
     except ImportError:
         st.info("Drawing needs the `streamlit-drawable-canvas` package; upload a picture instead.")
         return None
+    clears = st.session_state.get(CANVAS_CLEARS, 0)
     result = st_canvas(
         stroke_width=22,
         stroke_color="#FFFFFF",
@@ -74,12 +82,23 @@ def read_canvas() -> bytes | None:
         height=280,
         drawing_mode="freedraw",
         return_image_data=True,
-        key="digit_canvas",
+        # A new key is a new, empty canvas: the canvas's own bin icon is too small to
+        # hit with a finger, so the button below clears it.
+        key=f"{CANVAS}_{clears}",
     )
-    st.caption(
-        "Draw one digit with the mouse or a finger, as large as the box; the bin icon clears."
+    st.button(
+        "Clear the drawing",
+        icon=":material/delete:",
+        on_click=clear_canvas,
+        key="digit_clear",
+        width=280,
     )
+    st.caption("Draw one digit with the mouse or a finger, as large as the box.")
     return result.image_bytes
+
+
+def clear_canvas() -> None:
+    st.session_state[CANVAS_CLEARS] = st.session_state.get(CANVAS_CLEARS, 0) + 1
 
 
 source_col, options_col = st.columns([3, 2])
@@ -143,51 +162,100 @@ if j < 2:
         f"model has one. Your digit lands at μ = {z_mean[0]:.2f} with σ = {z_std[0]:.3f}."
     )
     st.stop()
-fig = go.Figure()
-for c, name in enumerate(class_names):
-    sel = y_test == c
-    fig.add_trace(
-        go.Scattergl(
-            x=z_mean_all[sel, 0],
-            y=z_mean_all[sel, 1],
-            mode="markers",
-            marker={"size": 3, "opacity": 0.35},
-            name=name,
-            hoverinfo="skip",
+
+
+def class_points(fig: go.Figure, sel: np.ndarray | None = None) -> None:
+    """The test set's z_mean, one trace per class in the colours of every other page."""
+    for c, name in enumerate(class_names):
+        mask = y_test == c if sel is None else (y_test == c) & sel
+        fig.add_trace(
+            go.Scattergl(
+                x=z_mean_all[mask, 0],
+                y=z_mean_all[mask, 1],
+                mode="markers",
+                marker={
+                    "size": POINT_SIZE,
+                    "opacity": POINT_OPACITY,
+                    "color": state.CLASS_PALETTE[c % len(state.CLASS_PALETTE)],
+                },
+                name=name,
+                legendgroup=name,
+                showlegend=sel is None,
+                hoverinfo="skip",
+            )
         )
-    )
-for k, dash in ((1, "solid"), (2, "dash")):
-    curve = latent_plane.ellipse(z_mean[:2], z_std[:2], k, ELLIPSE_POINTS)
+
+
+def your_digit(fig: go.Figure, line_width: float) -> None:
+    """q(z|x)'s 1σ and 2σ ellipses at their true size, and μ."""
+    for k, dash in ((1, "solid"), (2, "dash")):
+        curve = latent_plane.ellipse(z_mean[:2], z_std[:2], k, ELLIPSE_POINTS)
+        fig.add_trace(
+            go.Scatter(
+                x=curve[:, 0],
+                y=curve[:, 1],
+                mode="lines",
+                line={"color": Q_COLOUR, "width": line_width, "dash": dash},
+                name=f"{k}σ of q(z|x)",
+                legendgroup=f"{k}σ",
+                showlegend=line_width < 3,
+                hoverinfo="skip",
+            )
+        )
     fig.add_trace(
         go.Scatter(
-            x=curve[:, 0],
-            y=curve[:, 1],
-            mode="lines",
-            line={"color": "#ff2b2b", "width": 2, "dash": dash},
-            name=f"{k}σ of q(z|x)",
-            hoverinfo="skip",
+            x=[z_mean[0]],
+            y=[z_mean[1]],
+            mode="markers",
+            marker={"symbol": "star", "size": 16, "color": Q_COLOUR, "line": {"width": 1}},
+            name="your digit (μ)",
+            legendgroup="mu",
+            showlegend=line_width < 3,
+            hovertemplate="μ = (%{x:.3f}, %{y:.3f})<extra></extra>",
         )
     )
-fig.add_trace(
-    go.Scatter(
-        x=[z_mean[0]],
-        y=[z_mean[1]],
-        mode="markers",
-        marker={"symbol": "star", "size": 16, "color": "#ff2b2b", "line": {"width": 1}},
-        name="your digit (μ)",
-        hovertemplate="μ = (%{x:.2f}, %{y:.2f})<extra></extra>",
+
+
+def square(fig: go.Figure, extent: list[float] | None = None) -> None:
+    names = ("z1", "z2") if j == 2 else (f"z1 (of {j})", "z2")
+    fig.update_layout(
+        height=MAP_HEIGHT,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+        legend_itemsizing="constant",
     )
-)
-fig.update_layout(
-    height=520, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_itemsizing="constant"
-)
-fig.update_xaxes(title="z1")
-fig.update_yaxes(title="z2", scaleanchor="x")
-if j > 2:
-    fig.update_layout(title=f"First two of {j} latent dimensions (the others are not shown)")
-st.plotly_chart(fig, theme="streamlit", key="digit_map")
+    fig.update_xaxes(title=names[0], range=None if extent is None else extent[:2])
+    fig.update_yaxes(
+        title=names[1],
+        range=None if extent is None else extent[2:],
+        scaleanchor="x",
+        scaleratio=1,
+    )
+
+
+whole, zoomed = st.columns([3, 2], gap="medium")
+fig = go.Figure()
+class_points(fig)
+your_digit(fig, line_width=2)
+square(fig)
+whole.markdown("**The latent plane**: every test digit's z_mean, and yours")
+whole.plotly_chart(fig, theme="streamlit", key="digit_map")
+
+zoom = tour.zoom_box(z_mean, z_std, np.zeros((0, 2)))
+near = (
+    (z_mean_all[:, 0] >= zoom[0]) & (z_mean_all[:, 0] <= zoom[1])
+    & (z_mean_all[:, 1] >= zoom[2]) & (z_mean_all[:, 1] <= zoom[3])
+)  # fmt: skip
+close = go.Figure()
+class_points(close, near)
+your_digit(close, line_width=3)
+square(close, zoom)
+close.update_layout(showlegend=False)
+zoomed.markdown("**Zoomed around μ**, true size")
+zoomed.plotly_chart(close, theme="streamlit", key="digit_zoom")
 st.caption(
     f"Your digit lands at μ = ({z_mean[0]:.2f}, {z_mean[1]:.2f}) with σ = "
-    f"({z_std[0]:.3f}, {z_std[1]:.3f}); the ellipses are 1σ and 2σ of the encoder's Gaussian "
-    "q(z|x), drawn over the z_mean of every test image."
+    f"({z_std[0]:.3f}, {z_std[1]:.3f}). The ellipses are 1σ and 2σ of the encoder's Gaussian "
+    "q(z|x) at their true size: on the whole plane they shrink to a dot under the star; the "
+    f"zoomed plot spans μ ± {tour.ZOOM_REACH * 1.1:g} σ, with the same units on both axes."
 )

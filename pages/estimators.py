@@ -5,21 +5,22 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
-from vae import evaluate
+from ui import share, state
+from vae import precompute
 from vae.config import ESTIMATORS
+from vae.precompute import ELBO_SAMPLES, GAP_INDICES, GV_BATCH, GV_REPEATS
 
-GV_BATCH = 100  # the first 100 test images: one fixed minibatch for both estimators
-GV_REPEATS = 30  # noise draws per estimator; the variance is over these
-GV_SEED = 0
-BUDGET = evaluate.FEW_DIGITS  # quadrature grid (J = 2) or importance samples (other J)
-ELBO_SAMPLES = 500  # draws of z per image, so the ELBO's own noise is well under the gap
 MAX_DIGITS = 8
 ESTIMATOR_LABELS = {"sgvb-a": "SGVB-A (sampled KL)", "sgvb-b": "SGVB-B (analytic KL)"}
-DEFAULT_DIGITS = "0, 1, 2, 3, 4"
+DEFAULT_DIGITS = ", ".join(map(str, GAP_INDICES))
+CHART_HEIGHT = 370
+# Plotly's toolbar sits over the chart's top right corner; a legend below the bars
+# stays clear of it at every width.
+LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
 
 st.title("Estimators: what the paper's tricks buy")
 ckpt = state.active()
+share.share_bar(ckpt)
 key = state.active_key()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 
@@ -27,29 +28,14 @@ x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
 @st.cache_data(max_entries=8, show_spinner="Measuring gradient variance (once per model)…")
 def gradient_variance(key: state.Key) -> dict:
     ckpt = state.checkpoint_at(key)
-    x = state.test_inputs(ckpt)[:GV_BATCH]
-    return evaluate.gradient_variance(ckpt.model, x, n_repeats=GV_REPEATS, seed=GV_SEED)
+    return precompute.gradient_variance(ckpt.model, state.test_inputs(ckpt))
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing log p(x) for the chosen digits…")
 def elbo_and_log_px(key: state.Key, indices: tuple[int, ...]):
     """(-ELBO [n], -log p(x) [n], how log p(x) was computed) for test images ``indices``."""
     ckpt = state.checkpoint_at(key)
-    model, x = ckpt.model, state.test_inputs(ckpt)[list(indices)]
-    terms = evaluate.per_example_terms(model, x, n_samples=ELBO_SAMPLES, batch_size=MAX_DIGITS)
-    neg_elbo = terms["neg_elbo"]
-    if evaluate.has_quadrature(model.config.latent_dim):
-        grid = evaluate.model_grid_log_px(model, x, grid_size=BUDGET.grid_size)
-        how = (
-            f"log p(x) by quadrature on a {BUDGET.grid_size}×{BUDGET.grid_size} grid over "
-            f"[−{grid.z_range:g}, {grid.z_range:g}]² "
-            f"(error estimate {grid.error_estimate:.2f} nats)"
-        )
-        return neg_elbo, -grid.log_px, how
-    k = BUDGET.iw_samples
-    log_px = evaluate.iw_log_px(model, x, k=k, batch_size=MAX_DIGITS)
-    how = f"log p(x) by importance sampling with K = {k} (a lower bound, tight for large K)"
-    return neg_elbo, -log_px, how
+    return precompute.gap(ckpt.model, state.test_inputs(ckpt)[list(indices)])
 
 
 def parse_indices(text: str, n: int) -> tuple[int, ...]:
@@ -73,17 +59,25 @@ def grouped_bars(where, bars: list[go.Bar], y_title: str, key: str) -> None:
     fig = go.Figure(bars)
     fig.update_layout(
         barmode="group",
-        height=370,
+        height=CHART_HEIGHT,
         yaxis_title=y_title,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend=LEGEND_BELOW,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     where.plotly_chart(fig, theme="streamlit", key=key)
 
 
 # --- 1. gradient variance --------------------------------------------------------
 st.subheader("1 · Gradient noise: SGVB-A against SGVB-B")
-gv = gradient_variance(key)
+stored = state.stored(key)
+gv = stored.gradient_variance if stored is not None else gradient_variance(key)
 groups = ["encoder", "decoder"]
+ratio = {g: gv["sgvb-a"][g]["variance"] / gv["sgvb-b"][g]["variance"] for g in (*groups, "all")}
+# A row of its own: inside the text column a third of it cut "1.000×" to "1.0…" at 1280 px.
+m = st.columns(3)
+m[0].metric("Encoder A/B", f"{ratio['encoder']:.3f}×")
+m[1].metric("Decoder A/B", f"{ratio['decoder']:.3f}×")
+m[2].metric("All A/B", f"{ratio['all']:.3f}×")
 chart_col, text_col = st.columns([3, 2], gap="large")
 grouped_bars(
     chart_col,
@@ -94,11 +88,6 @@ grouped_bars(
     "gradient variance (sum over weights)",
     key="gv_chart",
 )
-ratio = {g: gv["sgvb-a"][g]["variance"] / gv["sgvb-b"][g]["variance"] for g in (*groups, "all")}
-m = text_col.columns(3)
-m[0].metric("Encoder A/B", f"{ratio['encoder']:.3f}×")
-m[1].metric("Decoder A/B", f"{ratio['decoder']:.3f}×")
-m[2].metric("All A/B", f"{ratio['all']:.3f}×")
 text_col.markdown(
     f"**What is measured.** The same {GV_BATCH} test images, {GV_REPEATS} times, each time with "
     "fresh noise ε: how much the gradient of the loss jumps around, summed over all weights. "
@@ -134,7 +123,11 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 
-neg_elbo, neg_log_px, how = elbo_and_log_px(key, indices)
+if stored is not None and indices == GAP_INDICES:
+    neg_elbo, neg_log_px = stored.gap_neg_elbo.astype(float), stored.gap_neg_log_px.astype(float)
+    how = stored.gap_how
+else:
+    neg_elbo, neg_log_px, how = elbo_and_log_px(key, indices)
 gap = neg_elbo - neg_log_px
 labels = [f"#{i} ({class_names[y_test[i]]})" for i in indices]
 chart_col, text_col = st.columns([3, 2], gap="large")

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.app_pages import MediaRecorder, copy_default, open_page, page_images, values
+from ui import state
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
@@ -109,3 +110,46 @@ def test_a_one_dimensional_model_shows_its_numbers_and_says_why_there_is_no_map(
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Nearest test digits"] in [str(c) for c in range(10)]
     assert float(metrics["−ELBO (nats)"]) > 0
+
+
+def contrast_on_white(colour: str, opacity: float) -> float:
+    """WCAG contrast ratio against white of ``colour`` drawn at ``opacity`` on white."""
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    rgb = opacity * rgb + (1 - opacity)
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return 1.05 / (float(linear @ [0.2126, 0.7152, 0.0722]) + 0.05)
+
+
+def test_map_has_every_pages_class_colours_and_a_true_size_zoom_on_sigma(checkpoint):
+    seven = load_dataset("mnist").x_test[0]
+    at = upload(open_page("digit", checkpoint), "seven.png", png(seven))
+    whole, zoomed = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+    classes = {t["name"]: t for t in whole["data"] if t["name"] in [str(c) for c in range(10)]}
+    for c in range(10):
+        marker = classes[str(c)]["marker"]
+        assert marker["color"] == state.CLASS_PALETTE[c]  # 1 is orange here as elsewhere
+        # Plain to see on a white background, the yellow 5 included.
+        assert contrast_on_white(marker["color"], marker["opacity"]) >= 1.5, c
+
+    # σ is a few hundredths: the zoom's axes are a few σ wide, so the 2σ ring fills a
+    # good part of them, with the same units on both axes (nothing exaggerated).
+    ring = {t["name"]: t for t in zoomed["data"]}["2σ of q(z|x)"]
+    width = np.ptp(values(ring["x"]))
+    x_range = zoomed["layout"]["xaxis"]["range"]
+    assert width / (x_range[1] - x_range[0]) > 0.25
+    assert zoomed["layout"]["yaxis"]["scaleanchor"] == "x"
+    assert "true size" in at.caption[-1].value
+
+
+def test_the_clear_button_gives_a_fresh_canvas(checkpoint):
+    at = open_page("digit", checkpoint)
+    at.radio(key="digit_source").set_value("Draw").run()
+
+    def canvas_id() -> str:
+        (canvas,) = [e for e in at.main if "drawable_canvas" in str(getattr(e, "proto", ""))]
+        return canvas.proto.id
+
+    before = canvas_id()
+    at.button(key="digit_clear").click().run()
+    assert not at.exception
+    assert canvas_id() != before  # a new key: the drawing is gone

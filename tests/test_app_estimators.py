@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from tests.app_pages import open_page
-from vae import evaluate
+from tests.app_pages import copy_default, open_page
+from vae import evaluate, precompute
 from vae.checkpoint import save_checkpoint
-from vae.config import VAEConfig
+from vae.config import ESTIMATORS, VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.model import build_vae
 
@@ -61,3 +63,46 @@ def test_bad_index_text_shows_what_to_write(small):
     assert "0 to 9999" in at.error[0].value
     at.text_input(key="gap_indices").input("7").run()
     assert not at.error and list(at.dataframe[1].value["test image"]) == ["#7 (9)"]
+
+
+def legend_clear_of_the_toolbar(chart) -> bool:
+    """Plotly's toolbar covers the top right corner: a legend below the plot misses it."""
+    legend = json.loads(chart.proto.spec)["layout"].get("legend", {})
+    return legend.get("y", 1.0) < 0 and legend.get("yanchor") == "top"
+
+
+def test_stored_figures_are_shown_without_computing_them(tmp_path, monkeypatch):
+    path = copy_default(tmp_path)
+    stored = precompute.read(path, dataset="mnist", latent_dim=2, n_test=10_000)
+    assert stored is not None, "the shipped model's stored figures are missing or stale"
+
+    def computing(*args, **kwargs):
+        raise AssertionError("the page computed what is stored beside the checkpoint")
+
+    for name in ("gradient_variance", "model_grid_log_px", "per_example_terms", "iw_log_px"):
+        monkeypatch.setattr(evaluate, name, computing)
+    at = open_page("estimators", path)
+    assert not at.error and not at.warning
+
+    table = at.dataframe[0].value
+    gv = stored.gradient_variance
+    for col in ("encoder", "decoder", "all"):
+        assert list(table[f"{col} variance"]) == [gv[e][col]["variance"] for e in ESTIMATORS]
+    gaps = at.dataframe[1].value
+    np.testing.assert_allclose(gaps["−log p(x)"], stored.gap_neg_log_px, rtol=1e-6)
+    np.testing.assert_allclose(gaps["−ELBO"], stored.gap_neg_elbo, rtol=1e-6)
+    assert stored.gap_how in at.caption[-1].value
+    # Both legends lie below their bars, away from Plotly's toolbar.
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and all(legend_clear_of_the_toolbar(c) for c in charts)
+
+
+@pytest.mark.slow
+def test_a_damaged_stored_file_is_named_and_the_page_computes(tmp_path):
+    path = copy_default(tmp_path)
+    (path / precompute.FILE).write_bytes(b"\x80\x04not figures")
+    at = open_page("estimators", path)
+    assert "damaged" in at.warning[0].value and "computes" in at.warning[0].value
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Decoder A/B"] == "1.000×"  # computed afresh: the KL never touches the decoder

@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(
         dest="command",
         required=True,
-        metavar="{train,evaluate,sample,export,export-html,posterior}",
+        metavar="{train,evaluate,sample,export,export-html,posterior,precompute}",
     )
 
     t = sub.add_parser(
@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--index", type=int, required=True, help="which test image (0-based)")
     q.add_argument("--out", type=Path, help="also draw p(z|x) with q's 1 and 2 sigma as a PNG")
     _data_args(q)
+    c = sub.add_parser(
+        "precompute",
+        help="store what the app's pages show of a checkpoint beside it, so they open at once",
+        allow_abbrev=False,
+    )
+    c.add_argument("checkpoint", type=Path)
     return p
 
 
@@ -425,6 +431,15 @@ def cmd_posterior(args) -> int:
     return 0
 
 
+def cmd_precompute(args: argparse.Namespace) -> int:
+    from vae import precompute
+
+    print(f"computing the pages' figures of {args.checkpoint} (about a minute)…", file=sys.stderr)
+    path = precompute.write(args.checkpoint)
+    print(json.dumps({"out": str(path) if path else None}))
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
@@ -432,6 +447,7 @@ COMMANDS = {
     "export": cmd_export,
     "export-html": cmd_export_html,
     "posterior": cmd_posterior,
+    "precompute": cmd_precompute,
 }
 
 
