@@ -9,6 +9,7 @@ set only when absent.
 from __future__ import annotations
 
 import gc
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,9 @@ streamlit_patches.apply()  # before any page draws: see ui/streamlit_patches.py
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "checkpoints"
 DEFAULT_CHECKPOINT = SHIPPED_DIR / "mnist-2d"
-RUNS_DIR = ROOT / "runs"  # trained in the app; ignored by git
+# Trained in the app; ignored by git. VAE_RUNS_DIR puts them elsewhere (a server whose
+# code folder is read-only, or a test that must not touch the real runs).
+RUNS_DIR = Path(os.environ.get("VAE_RUNS_DIR") or ROOT / "runs")
 ACTIVE = "active_checkpoint"  # session_state key: str path of the active checkpoint
 # session_state keys of the Manifold page's grid, which the Drag pad outlines too.
 MANIFOLD_SIZE, MANIFOLD_MODE, MANIFOLD_SPAN = "manifold_n", "manifold_mode", "manifold_span"
