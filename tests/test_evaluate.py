@@ -158,7 +158,8 @@ def test_model_grid_log_px_refuses_other_latent_sizes() -> None:
 def test_one_rule_says_where_quadrature_runs_and_every_budget_fits_the_grid() -> None:
     assert evaluate.has_quadrature(2)
     assert not evaluate.has_quadrature(1) and not evaluate.has_quadrature(3)
-    for budget in (evaluate.FULL, evaluate.AFTER_TRAINING, evaluate.FEW_DIGITS):
+    budgets = (evaluate.FULL, evaluate.DEFAULT, evaluate.AFTER_TRAINING, evaluate.FEW_DIGITS)
+    for budget in budgets:
         assert budget.grid_size >= 4 and budget.grid_size % 2 == 0, budget
         assert budget.iw_samples >= 0, budget
 
@@ -250,3 +251,79 @@ def test_every_call_stays_within_the_decoder_budget(tiny_model, monkeypatch):
     evaluate.decode(tiny_model, np.zeros((3000, tiny_model.config.latent_dim), np.float32))
     assert evaluate.DECODES_PER_CALL == 1024
     assert sizes == [10, 2, 1024]
+
+
+# --------------------------------------------------------------------------- one decoded grid
+
+
+def test_fused_grid_matches_the_float64_quadrature_for_bernoulli_pixels() -> None:
+    """The traced float32 matmul + log-sum-exp against the generic float64 path."""
+    model = widened_model(seed=2)
+    x = binary_images(40, seed=7)
+
+    def log_lik_fn(z: np.ndarray) -> np.ndarray:
+        logits = model.decode(tf.constant(z))  # [G, 8, 8, 1]
+        return np.stack([model.log_likelihood(tf.constant(xi[None]), logits) for xi in x])
+
+    # A chunk that is not a multiple of the grid's rows, so chunks start at odd nodes.
+    fused = evaluate.model_grid_log_px(model, x, grid_size=30, z_range=6.0, chunk=77)
+    exact = evaluate.grid_log_px(log_lik_fn, len(x), grid_size=30, z_range=6.0, chunk=900)
+    np.testing.assert_allclose(fused.log_px, exact.log_px, atol=1e-3)
+    np.testing.assert_allclose(fused.log_px_coarse, exact.log_px_coarse, atol=1e-3)
+    assert fused.error_estimate > 0.0
+
+
+# --------------------------------------------------------------------------- subsets
+
+
+def test_subset_is_fixed_random_and_sorted_and_whole_when_asked() -> None:
+    picked = evaluate.subset(10_000, 1000)
+    assert len(picked) == len(set(picked)) == 1000
+    assert np.all(np.diff(picked) > 0)
+    np.testing.assert_array_equal(picked, evaluate.subset(10_000, 1000))  # the same every run
+    assert picked.max() >= 5000  # not the first images: both halves of the set are in it
+    np.testing.assert_array_equal(evaluate.subset(7, None), np.arange(7))
+    np.testing.assert_array_equal(evaluate.subset(7, 50), np.arange(7))
+
+
+def test_standard_error_has_the_finite_population_correction() -> None:
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    plain = np.std(values, ddof=1) / 2.0
+    assert evaluate.standard_error(values, 10**9) == pytest.approx(plain)
+    assert evaluate.standard_error(values, 8) == pytest.approx(plain * np.sqrt(0.5))
+    assert evaluate.standard_error(values, 4) == 0.0  # the whole population: no sampling error
+
+
+def test_evaluate_on_subsets_reports_standard_errors(tiny_model: VAE) -> None:
+    x = binary_images(30, seed=8)
+    calls = []
+    metrics = evaluate.evaluate(
+        tiny_model,
+        x,
+        iw_samples=5,
+        grid_size=10,
+        grid_images=12,
+        iw_images=9,
+        progress=lambda what, fraction: calls.append((what, fraction)),
+    )
+    assert metrics["n_images"] == 30  # -ELBO is always over every image
+    assert (metrics["log_px_images"], metrics["iw_images"]) == (12, 9)
+    assert metrics["log_px_se"] > 0.0 and metrics["iw_log_px_se"] > 0.0
+    expected = evaluate.model_grid_log_px(tiny_model, x[evaluate.subset(30, 12)], grid_size=10)
+    assert metrics["log_px"] == pytest.approx(float(np.mean(expected.log_px)), abs=1e-5)
+    # Each phase reports its own progress, and each ends at 100 %.
+    assert {w for w, f in calls if f == 1.0} == {w for w, _ in calls} and len(calls) >= 2
+    whole = evaluate.evaluate(tiny_model, x, **evaluate.budget_options(evaluate.FULL))
+    assert whole["log_px_se"] == whole["iw_log_px_se"] == 0.0
+    assert whole["log_px_images"] == whole["iw_images"] == 30
+
+
+def test_a_progress_callback_that_raises_cancels_the_evaluation(tiny_model: VAE) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(what, fraction):
+        raise Stop
+
+    with pytest.raises(Stop):
+        evaluate.evaluate(tiny_model, binary_images(5), iw_samples=3, grid_size=10, progress=stop)
