@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
-from ui import share, state, url_state
+from ui import input_hint, presentation, share, state, url_state
 from vae import evaluate, images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
@@ -20,10 +20,10 @@ GALLERY = 32  # images shown for a many-point selection
 ELLIPSES = 64  # selected points that get σ ellipses
 PALETTE = state.CLASS_PALETTE
 # The overlays' toggles: (session_state key, URL parameter).
-PRIOR, ELLIPSES, DENSITY = "latent_map.prior", "latent_map.ellipses", "latent_map.density"
+PRIOR, SHOW_ELLIPSES, DENSITY = "latent_map.prior", "latent_map.ellipses", "latent_map.density"
 SWITCHES = tuple(
     url_state.Switch(k, name, url_state.flag, url_state.show_flag)
-    for k, name in ((PRIOR, "prior"), (ELLIPSES, "ellipses"), (DENSITY, "density"))
+    for k, name in ((PRIOR, "prior"), (SHOW_ELLIPSES, "ellipses"), (DENSITY, "density"))
 )
 
 
@@ -239,7 +239,9 @@ def _details(selected: list[int], recon, z_mean, z_log_var, terms, x_test, y_tes
 
 
 # --- page -----------------------------------------------------------------------------
-st.title("Latent map")
+present = presentation.is_on()
+if not present:  # a projector gives every pixel to the map
+    st.title("Latent map")
 plane = state.active_plane("the map")
 ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
@@ -256,10 +258,14 @@ if browser and browser.get("seq") != st.session_state[SEEN]:
     st.session_state[SEEN] = browser.get("seq")
     _select(browser.get("indices", []))
 
-controls, side = st.columns([3, 2], gap="medium")
-with controls:
+# In presentation mode the map takes three quarters of the width and the window's height;
+# its switches move to the side column, above the selection.
+controls, side = st.columns([3, 1] if present else [3, 2], gap="medium")
+with side if present else controls:
     dims = _plane_choice(j)
-    o1, o2, o3 = st.columns(3)
+    # Each switch as wide as its label, side by side while they fit: equal columns cut
+    # the labels short.
+    o1 = o2 = o3 = st.container(horizontal=not present, gap="medium")
     show = {
         "prior": o1.toggle(
             "Prior 1σ, 2σ, 3σ",
@@ -270,7 +276,7 @@ with controls:
         "ellipses": o2.toggle(
             "Posterior σ ellipses",
             value=True,
-            key=ELLIPSES,
+            key=SHOW_ELLIPSES,
             help="1σ and 2σ contours of q(z|x) for the selected points",
         ),
         "density": o3.toggle(
@@ -296,7 +302,13 @@ figure = {
         *_overlays(proj, z_mean, z_log_var, selected, show, density),
     ],
     "layout": {
-        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+        "title": {
+            "text": title,
+            "font": {"size": presentation.CHART_PX if present else 13},
+            "x": 0.01,
+            "xanchor": "left",
+        },
+        **({"font": {"size": presentation.CHART_PX}} if present else {}),
         "xaxis": {"title": {"text": proj.axis_titles[0]}, "zeroline": False},
         "yaxis": {
             "title": {"text": proj.axis_titles[1]},
@@ -313,10 +325,12 @@ figure = {
     },
 }
 with controls:
-    latent_map(figure, sprite_url, layout, key=MAP_KEY)
-    st.caption(
-        "Hover for the digit. Click a point, or drag a lasso or box (toolbar) to select; "
-        "double-click to clear. Click a legend entry to hide a class."
+    latent_map(figure, sprite_url, layout, key=MAP_KEY, fill=present)
+    input_hint.device_hint(
+        mouse="Hover for the digit. Click a point, or drag a lasso or box (toolbar) to "
+        "select; double-click to clear. Click a legend entry to hide a class.",
+        touch="Tap a point to select it and see its digit; swipe to scroll the page. "
+        "Tap a legend entry to hide a class.",
     )
 
 if density is not None:

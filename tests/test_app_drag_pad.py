@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page
+from ui import presentation
 from vae import evaluate, latent_plane
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
@@ -182,3 +183,29 @@ def test_decode_on_the_server_toggle_switches_the_pad_to_round_trips(checkpoint)
     np.testing.assert_allclose(got, want, atol=1e-4)
     at.toggle[0].set_value(False).run()
     assert _pad(at)["decoder_url"] and not at.info
+
+
+def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(checkpoint):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["active_checkpoint"] = str(checkpoint)
+    at.query_params["present"] = "1"
+    at.switch_page("pages/drag_pad.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.title and _pad(at)["present"] is True
+    (switch,) = [t for t in at.sidebar.toggle if t.label == "Presentation mode"]
+    assert switch.value is True
+    (how,) = [e for e in at.expander if e.label == "How to read this"]
+    assert how.proto.expanded is False  # folded away, one click to open
+    at.session_state[PAD_KEY] = {"z": [1.2, -0.8], "seq": 7}
+    at.run()
+    assert at.subheader[0].value == "At z = (1.20, −0.80)" and len(at.metric) == 4
+    # Short captions, so the eight digits fit beside the pad in the window's height.
+    captions = _captions(at)
+    assert len(captions) == 8 and all("#" not in c and " · d " in c for c in captions)
+    assert "present" in at.query_params  # still in the URL for a copied link
+
+    at.session_state[presentation.KEY] = False  # the sidebar's switch, turned off
+    at.run()
+    assert at.title[0].value == "Drag through the latent space"
+    assert _pad(at)["present"] is False

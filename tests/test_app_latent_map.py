@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import presentation
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
@@ -175,3 +176,38 @@ def test_five_dimensional_model_offers_a_projection_and_states_it(tmp_path, mnis
     t = next(t for t in _traces(at, "scattergl") if t["name"] == mnist.class_names[0])
     np.testing.assert_allclose(t["x"], z_mean[t["customdata"], 2], atol=2e-4)
     np.testing.assert_allclose(t["y"], z_mean[t["customdata"], 4], atol=2e-4)
+
+
+def test_presentation_mode_gives_the_map_the_window_and_large_text(default_copy):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[ACTIVE] = str(default_copy)
+    at.query_params["present"] = "1"  # a link opened on the projector
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    (switch,) = [t for t in at.sidebar.toggle if t.label == "Presentation mode"]
+    assert switch.value is True
+    assert not at.title  # every pixel for the map
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    assert args["fill"] is True  # as tall as the window
+    layout = args["figure"]["layout"]
+    assert layout["font"]["size"] == presentation.CHART_PX >= 20
+    assert layout["title"]["font"]["size"] == presentation.CHART_PX
+
+    switch.set_value(False).run()
+    assert not at.exception
+    assert at.title[0].value == "Latent map" and "present" not in at.query_params
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    assert args["fill"] is False and "font" not in args["figure"]["layout"]
+
+
+def test_the_how_to_line_has_mouse_words_and_touch_words(default_copy):
+    at = _open(default_copy)
+    (hint,) = [h.proto.body for h in at.get("html") if "input-hint" in h.proto.body]
+    mouse = hint.split('class="hint-mouse">')[1].split("</span>")[0]
+    touch = hint.split('class="hint-touch">')[1].split("</span>")[0]
+    assert "Hover" in mouse and "lasso" in mouse
+    # A finger cannot hover or draw a lasso here: it taps, and its swipe scrolls the page.
+    assert "Tap" in touch and "scroll" in touch
+    assert "hover" not in touch.lower() and "lasso" not in touch and "click" not in touch.lower()
+    assert "(hover: none) and (pointer: coarse)" in hint  # the touch words on a touch screen

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import copy_default, open_page
-from ui.manifold_picture import MAX_TICKS, tick_indices
+from tests.app_pages import ROOT, copy_default, open_page
+from ui.manifold_picture import ABOVE_BELOW, MAX_TICKS, tick_indices
 from vae import manifold
 
 
@@ -112,3 +112,18 @@ def test_download_button_offers_the_png(checkpoint_copy):
     n = at.slider(key="manifold_n").value
     px = n * 28 * manifold.picture_scale(n)
     assert f"{px} × {px} px" in buttons[0].proto.label
+
+
+def test_presentation_mode_folds_the_settings_beside_a_taller_grid(checkpoint_copy):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["active_checkpoint"] = str(checkpoint_copy)
+    at.query_params["present"] = "1"
+    at.switch_page("pages/manifold.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.title
+    (settings,) = [e for e in at.expander if e.label == "Grid settings"]
+    assert settings.proto.expanded is False and settings.slider(key="manifold_n")
+    # The picture may use all but the labels' share of the window's height.
+    assert f"100vh - {ABOVE_BELOW[True]}px" in _html(at)
+    assert ABOVE_BELOW[True] < ABOVE_BELOW[False]

@@ -14,6 +14,7 @@ KEY = "presentation"  # session_state: the switch's value
 PARAM = "present"  # the URL's query parameter: ?present=1
 ON_VALUES = ("1", "true", "yes", "on")  # what ?present= may say to turn it on
 READOUT_PX = 32  # font size of the figures a lecture hall must read from the back
+CHART_PX = 20  # chart text (ticks, legends, titles) on a projector; Plotly's default is 12
 
 # Streamlit's own padding (6rem at the top) and 14 px labels are made for a desk. The
 # top keeps 3.25rem so the header's "open the sidebar" button stays clear of the plane.

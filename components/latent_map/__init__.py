@@ -66,12 +66,14 @@ def latent_map(
     *,
     key: str,
     height: int = 620,
+    fill: bool = False,
 ) -> dict[str, Any] | None:
     """Draw ``figure`` (a Plotly figure as a dict); returns the last selection, if any.
 
     Traces whose ``customdata`` holds test-set indices are hoverable and selectable.
     The value is ``{"indices": [int, ...], "seq": int}``; ``seq`` differs on every
-    selection so the page can tell a new one from the last.
+    selection so the page can tell a new one from the last. ``fill``: the map as tall
+    as the browser window below it (presentation mode); ``height`` is then the fallback.
     """
     sprite = {
         "url": sprite_url,
@@ -81,4 +83,6 @@ def latent_map(
         "width": layout.width,
         "height": layout.height,
     }
-    return _component(figure=figure, sprite=sprite, height=height, key=key, default=None)
+    return _component(
+        figure=figure, sprite=sprite, height=height, fill=bool(fill), key=key, default=None
+    )

@@ -5,6 +5,23 @@ import { setComponentValue, setFrameHeight, start } from "./protocol.js";
 import { inked, themed } from "./theme.js";
 
 const plot = document.getElementById("plot");
+// A finger on a touch screen must scroll the page: a lasso or a pan would hold every
+// swipe that starts on the map. There a tap selects a point and the map does not drag.
+const touchFirst = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
+const VIEWPORT_MARGIN = 16; // px kept free below the map when it fills the window
+
+// `fill`: the map as tall as the browser window allows below the frame's top (the frame
+// is served from the app's origin); from another origin, the height Python asked for.
+function frameHeight(args) {
+  const asked = args.height || 600;
+  if (!args.fill) return asked;
+  try {
+    const top = Math.max(0, window.frameElement.getBoundingClientRect().top);
+    return Math.max(320, Math.floor(window.parent.innerHeight - top - VIEWPORT_MARGIN));
+  } catch (err) {
+    return asked;
+  }
+}
 
 const state = {
   sprite: null, // {url, cols, cell_w, cell_h, width, height, scale}
@@ -54,15 +71,17 @@ function bind() {
 
 function render(args, theme) {
   const fig = args.figure;
-  const height = args.height || 600;
+  const height = frameHeight(args);
   state.sprite = args.sprite ? Object.assign({ scale: 3 }, args.sprite) : null;
-  const layout = themed(Object.assign({}, fig.layout, { height: height, autosize: true }), theme);
+  const own = { height: height, autosize: true };
+  if (touchFirst) own.dragmode = false;
+  const layout = themed(Object.assign({}, fig.layout, own), theme);
   styleCard(theme);
   // Plotly.react keeps zoom, legend toggles and selections while uirevision is unchanged.
   Plotly.react(plot, inked(fig.data, theme), layout, {
     responsive: true,
     displaylogo: false,
-    scrollZoom: true,
+    scrollZoom: false, // the wheel scrolls the page; the toolbar zooms
     modeBarButtonsToRemove: ["toImage"],
   });
   if (!state.bound) {
