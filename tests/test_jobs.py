@@ -20,7 +20,7 @@ def test_job_trains_in_the_background_and_saves_checkpoint_and_metrics(tmp_path)
     snap = job.snapshot()
     assert snap.status == FINISHED, snap.error
     assert snap.epochs_done == 2 and [h["epoch"] for h in snap.history] == [1, 2]
-    assert snap.progress.kind == "epoch" and snap.progress.epoch == 2
+    assert snap.progress.kind == "finish" and snap.progress.epoch == 2
     assert snap.out_dir.parent == tmp_path / "runs"
     assert (
         snap.out_dir.name.endswith(tuple("0123456789abcdef")) and "-mnist-j2-" in snap.out_dir.name
@@ -30,8 +30,11 @@ def test_job_trains_in_the_background_and_saves_checkpoint_and_metrics(tmp_path)
     # The final evaluation ran and was written beside the weights.
     saved = json.loads((snap.out_dir / checkpoint.METRICS_FILE).read_text())
     assert saved == ckpt.metrics == snap.metrics
-    # log p(x) on the first 20 of the 32 test images, as asked.
-    assert saved["n_images"] == 20 and np.isfinite(saved["log_px"]) and saved["iw_samples"] == 4
+    # -ELBO on all 32 test images; log p(x) on a subset of 20, as asked, with its error.
+    assert saved["n_images"] == 32 and saved["iw_samples"] == 4
+    assert saved["log_px_images"] == saved["iw_images"] == 20
+    assert np.isfinite(saved["log_px"]) and saved["log_px_se"] > 0.0
+    assert snap.evaluation is None and not snap.eval_skipped
     assert not (snap.out_dir / ".lock").exists()  # the RunDirLock was released
     assert snap.usable
 
@@ -117,3 +120,26 @@ def test_a_loader_error_is_reported_as_failed(tmp_path):
     assert job.join(TIMEOUT)
     snap = job.snapshot()
     assert snap.status == FAILED and snap.error == "RuntimeError: disk on fire"
+
+
+def test_full_evaluation_on_request_uses_every_test_image(tmp_path):
+    jobs = manager(tmp_path, eval_images=20)
+    job = jobs.start(config(epochs=1), owner="session-a", full_eval=True)
+    assert job.join(TIMEOUT)
+    metrics = job.snapshot().metrics
+    assert metrics["log_px_images"] == metrics["iw_images"] == 32
+    assert metrics["log_px_se"] == metrics["iw_log_px_se"] == 0.0
+
+
+def test_skipping_the_evaluation_keeps_the_trained_checkpoint(tmp_path):
+    gate = Gate(blobs())
+    jobs = manager(tmp_path, gate)
+    job = jobs.start(config(), owner="session-a")
+    job.skip_evaluation()  # asked while loading: training runs on, log p(x) is skipped
+    gate.opened.set()
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == FINISHED and snap.eval_skipped and snap.metrics is None
+    assert snap.epochs_done == 2 and snap.usable
+    assert checkpoint.load_checkpoint(snap.out_dir).epoch == 2
+    assert not (snap.out_dir / checkpoint.METRICS_FILE).exists()

@@ -84,6 +84,23 @@ def test_training_lowers_the_test_loss_and_records_history(data):
     assert batches[-1].fraction == pytest.approx(1.0)
     assert epochs[-1].history[-1]["epoch"] == 6
     assert result.images_per_s > 0 and result.epochs_done == 6 and not result.cancelled
+    # The first batch traces the step: no rate or ETA from it; from the second on, both.
+    assert not batches[0].measured and batches[0].images_per_s == 0
+    assert all(b.measured and b.images_per_s > 0 for b in batches[1:])
+    assert batches[-1].eta_s < batches[1].eta_s
+    # Each epoch announces its test evaluation before it is saved.
+    kinds = [e.kind for e in events if e.kind != "batch"]
+    assert kinds == ["test", "epoch"] * 6
+
+
+def test_a_finished_run_announces_the_pages_figures_and_times_them(data, tmp_path):
+    x_train, x_test = data
+    events = []
+    result = train(
+        tiny_config(epochs=1), x_train, x_test, out_dir=tmp_path / "r", progress=events.append
+    )
+    assert [e.kind for e in events if e.kind != "batch"] == ["test", "epoch", "finish"]
+    assert result.precompute_seconds > 0.0
 
 
 @pytest.mark.slow

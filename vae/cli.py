@@ -94,6 +94,7 @@ def _import_tf() -> None:
 def build_parser() -> argparse.ArgumentParser:
     from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, VAEConfig
     from vae.data import DATASETS, DECODERS
+    from vae.eval_budget import AFTER_TRAINING, DEFAULT
 
     d = VAEConfig()
     p = argparse.ArgumentParser(
@@ -126,8 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
     t.add_argument("--strategy", choices=("default", "mirrored"), default="default")
     t.add_argument("--no-eval", action="store_true", help="skip the final log p(x) evaluation")
+    t.add_argument(
+        "--full-eval",
+        action="store_true",
+        help="measure log p(x) on every test image at the careful budget of `evaluate --full` "
+        "(minutes); by default a subset, in seconds",
+    )
     _data_args(t)
-    _eval_args(t)
+    _eval_args(t, AFTER_TRAINING)
 
     e = sub.add_parser(
         "evaluate",
@@ -136,8 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--write", action="store_true", help="also save them to metrics.json")
+    e.add_argument(
+        "--full",
+        action="store_true",
+        help="importance-weighted log p(x) on every test image too (by default "
+        f"{DEFAULT.iw_images:,} of them, with the standard error)",
+    )
     _data_args(e)
-    _eval_args(e)
+    _eval_args(e, DEFAULT)
 
     s = sub.add_parser("sample", help="decode prior samples into a PNG grid", allow_abbrev=False)
     s.add_argument("checkpoint", type=Path)
@@ -186,9 +199,38 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-test", type=int, help="use only the first N test images")
 
 
-def _eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--iw-samples", type=int, default=100, help="K for importance weighting")
-    p.add_argument("--grid-size", type=int, default=300, help="quadrature grid per axis (J=2)")
+def _eval_args(p: argparse.ArgumentParser, budget) -> None:
+    """The evaluation settings; left out, they are ``budget``'s (vae.eval_budget)."""
+
+    def images(n: int | None) -> str:
+        return "all" if n is None else f"{n:,}"
+
+    p.add_argument(
+        "--iw-samples",
+        type=int,
+        help=f"K for importance weighting, 0 to skip (default {budget.iw_samples})",
+    )
+    p.add_argument(
+        "--grid-size", type=int, help=f"quadrature grid per axis, J=2 (default {budget.grid_size})"
+    )
+    p.add_argument(
+        "--eval-images",
+        type=int,
+        help="test images for log p(x), a fixed random subset (default: quadrature "
+        f"{images(budget.grid_images)}, importance weighting {images(budget.iw_images)})",
+    )
+
+
+def _budget(args, budget):
+    """The evaluation budget the command line asks for."""
+    from vae.eval_budget import FULL
+
+    if getattr(args, "full", False) or getattr(args, "full_eval", False):
+        budget = FULL
+    n = args.eval_images
+    return budget.with_overrides(
+        iw_samples=args.iw_samples, grid_size=args.grid_size, grid_images=n, iw_images=n
+    )
 
 
 def _check_args(args) -> None:
@@ -205,6 +247,9 @@ def _check_args(args) -> None:
     iw = getattr(args, "iw_samples", None)
     if iw is not None and not 0 <= iw <= 100_000:
         raise ConfigError(f"--iw-samples {iw} is out of range; choose 0 (skip) to 100000.")
+    images = getattr(args, "eval_images", None)
+    if images is not None and images < 1:
+        raise ConfigError(f"--eval-images {images} must be at least 1.")
     n = getattr(args, "n", None)
     if n is not None and not 1 <= n <= 4096:
         raise ConfigError(f"-n {n} is out of range; choose 1 to 4096.")
@@ -253,8 +298,13 @@ def _progress_printer():
             bar.update((p.epoch - 1) * p.batches)
         if p.kind == "batch":
             bar.set_description(f"epoch {p.epoch}/{p.epochs}", refresh=False)
-            bar.set_postfix(loss=f"{p.loss:.1f}", img_s=f"{p.images_per_s:.0f}", refresh=False)
+            rate = f"{p.images_per_s:.0f}" if p.measured else "measuring"
+            bar.set_postfix(loss=f"{p.loss:.1f}", img_s=rate, refresh=False)
             bar.update((p.epoch - 1) * p.batches + p.batch - bar.n)  # redraws at most ~10/s
+        elif p.kind == "test":
+            bar.set_description(f"epoch {p.epoch}/{p.epochs}: test -ELBO", refresh=True)
+        elif p.kind == "finish":
+            bar.write("storing the pages' figures of the finished model…", file=sys.stderr)
         else:
             h = p.history[-1]
             bar.write(
@@ -272,15 +322,44 @@ def _progress_printer():
     return show, close
 
 
+@contextlib.contextmanager
 def _eval_progress():
-    last = {"what": None}
+    """A progress bar for each phase of the evaluation (Ctrl-C stops it)."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
 
     def show(what: str, fraction: float) -> None:
-        if what != last["what"] or fraction >= 1.0:
-            print(f"evaluate: {what} {fraction:4.0%}", file=sys.stderr)
-            last["what"] = what
+        if what not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[what] = tqdm(
+                total=100, desc=f"evaluate: {what}", unit="%", file=sys.stderr, dynamic_ncols=True
+            )
+        bar = bars[what]
+        bar.update(round(100 * fraction) - bar.n)
 
-    return show
+    try:
+        yield show
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _estimate_line(metrics: dict) -> str:
+    """log p(x) as measured, with the number of images and the standard error of a subset."""
+    parts = []
+    for name, key, n_key in (
+        ("log p(x)", "log_px", "log_px_images"),
+        (f"iw log p(x) (K={metrics.get('iw_samples')})", "iw_log_px", "iw_images"),
+    ):
+        if metrics.get(key) is None:
+            continue
+        se = metrics.get(f"{key}_se") or 0.0
+        where = f"all {metrics[n_key]:,}" if not se else f"{metrics[n_key]:,}"
+        spread = f" ± {se:.2f} (standard error)" if se else ""
+        parts.append(f"{name} {metrics[key]:.2f}{spread} on {where} test images")
+    return "; ".join(parts)
 
 
 def _say_nothing_to_train(out: Path, epochs_done: int, epochs: int) -> int:
@@ -335,16 +414,36 @@ def cmd_train(args) -> int:
     }
     if result.history:
         summary["test_neg_elbo"] = result.history[-1]["test"].get("neg_elbo")
+    # The test -ELBO is already known (the last epoch's); say it before measuring more.
+    print(
+        f"trained {result.epochs_trained} epoch(s) in {result.seconds:.1f} s; "
+        f"test -ELBO {summary.get('test_neg_elbo', float('nan')):.2f}",
+        file=sys.stderr,
+    )
+    summary["precompute_seconds"] = round(result.precompute_seconds, 2)
     if not args.no_eval:
-        metrics = evaluate.evaluate(
-            result.model,
-            x_test,
-            iw_samples=args.iw_samples,
-            grid_size=args.grid_size,
-            progress=_eval_progress(),
-        )
+        budget = _budget(args, evaluate.AFTER_TRAINING)
+        eval_start = time.perf_counter()
+        try:
+            with _eval_progress() as progress:
+                metrics = evaluate.evaluate(
+                    result.model, x_test, progress=progress, **evaluate.budget_options(budget)
+                )
+        except KeyboardInterrupt:
+            print(
+                f"evaluation interrupted: the checkpoint in {args.out} is complete; measure "
+                f"log p(x) later with `python -m vae evaluate {args.out} --write`.",
+                file=sys.stderr,
+            )
+            return stop.exit_code
         checkpoint.save_metrics(args.out, metrics)
-        summary.update({k: metrics[k] for k in ("neg_elbo", "recon", "kl", "log_px", "iw_log_px")})
+        summary["eval_seconds"] = round(time.perf_counter() - eval_start, 2)
+        print(
+            f"evaluated in {summary['eval_seconds']:.1f} s: {_estimate_line(metrics)}",
+            file=sys.stderr,
+        )
+        keys = ("neg_elbo", "recon", "kl", "log_px", "log_px_se", "iw_log_px", "iw_log_px_se")
+        summary.update({k: metrics[k] for k in keys})
     summary["wall_seconds"] = round(time.perf_counter() - start, 2)
     print(json.dumps(summary))
     return 0
@@ -355,13 +454,12 @@ def cmd_evaluate(args) -> int:
 
     ckpt = checkpoint.load_checkpoint(args.checkpoint)
     _, x_test = _load_data(args, ckpt.config.dataset, ckpt.config.decoder)
-    metrics = evaluate.evaluate(
-        ckpt.model,
-        x_test,
-        iw_samples=args.iw_samples,
-        grid_size=args.grid_size,
-        progress=_eval_progress(),
-    )
+    budget = _budget(args, evaluate.DEFAULT)
+    with _eval_progress() as progress:
+        metrics = evaluate.evaluate(
+            ckpt.model, x_test, progress=progress, **evaluate.budget_options(budget)
+        )
+    print(f"evaluated in {metrics['seconds']:.1f} s: {_estimate_line(metrics)}", file=sys.stderr)
     if args.write:
         checkpoint.save_metrics(args.checkpoint, metrics)
     print(json.dumps(metrics))

@@ -31,12 +31,9 @@ from vae.errors import VAEError
 
 log = logging.getLogger(__name__)
 
-# Final evaluation after training, at evaluate.AFTER_TRAINING's budget. The quadrature
-# and K samples cost per image, so log p(x) is measured on the first test images only;
-# metrics.json records how many ("n_images").
-EVAL_IW_SAMPLES = evaluate.AFTER_TRAINING.iw_samples
-EVAL_GRID_SIZE = evaluate.AFTER_TRAINING.grid_size
-EVAL_IMAGES = 1000
+# Final evaluation after training: evaluate.AFTER_TRAINING's budget (seconds, log p(x) on
+# a subset with its standard error), or evaluate.FULL's when the form asks for it.
+# metrics.json records how many images each estimate used.
 KEEP_JOBS = 20  # finished jobs remembered so their sessions can still show the result
 
 RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
@@ -72,6 +69,8 @@ class JobSnapshot:
     error: str | None = None
     metrics: dict[str, Any] | None = None
     ended_at: float | None = None
+    evaluation: tuple[str, float] | None = None  # (what, fraction done) while evaluating
+    eval_skipped: bool = False  # log p(x) was skipped on request; the checkpoint is complete
 
     @property
     def running(self) -> bool:
@@ -99,6 +98,10 @@ class _Cancelled(Exception):
     """Raised inside the job thread to leave the final evaluation early."""
 
 
+class _EvalSkipped(Exception):
+    """Raised inside the job thread when only the final evaluation is to be skipped."""
+
+
 class TrainingJob:
     """One training run in a background thread; read it with ``snapshot()``."""
 
@@ -109,7 +112,6 @@ class TrainingJob:
         owner: str,
         loader: DataLoader,
         eval_options: dict[str, Any],
-        eval_images: int,
     ):
         self.job_id = uuid.uuid4().hex[:8]
         self._config = config
@@ -117,10 +119,10 @@ class TrainingJob:
         self._owner = owner
         self._loader = loader
         self._eval_options = eval_options
-        self._eval_images = eval_images
         self._started_at = time.time()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._skip_eval = threading.Event()
         self._state: dict[str, Any] = {
             "status": RUNNING,
             "phase": "loading the data",
@@ -129,6 +131,8 @@ class TrainingJob:
             "error": None,
             "metrics": None,
             "ended_at": None,
+            "evaluation": None,
+            "eval_skipped": False,
         }
         self._thread = threading.Thread(target=self._run, name=f"train-{self.job_id}", daemon=True)
 
@@ -145,6 +149,11 @@ class TrainingJob:
         """Ask the job to stop after the current batch; the last finished epoch is kept."""
         self._cancel.set()
         self._update(phase="cancelling after this batch")
+
+    def skip_evaluation(self) -> None:
+        """Stop the final log p(x) evaluation only; the trained checkpoint is kept as it is."""
+        self._skip_eval.set()
+        self._update(phase="skipping the evaluation")
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True if it has ended."""
@@ -166,7 +175,10 @@ class TrainingJob:
     def _on_progress(self, p) -> None:
         changes: dict[str, Any] = {"progress": p, "history": p.history}
         if not self._cancel.is_set():
-            changes["phase"] = f"training: epoch {p.epoch} of {p.epochs}"
+            changes["phase"] = {
+                "test": f"training: test −ELBO of epoch {p.epoch}",
+                "finish": "storing the pages' figures of the finished model",
+            }.get(p.kind, f"training: epoch {p.epoch} of {p.epochs}")
         self._update(**changes)
 
     def _run(self) -> None:
@@ -190,15 +202,7 @@ class TrainingJob:
             if result.cancelled:
                 status = CANCELLED
             if result.epochs_done > 0 and not self._cancel.is_set():
-                self._update(phase="evaluating log p(x) on the test set")
-                metrics = evaluate.evaluate(
-                    result.model,
-                    x_test[: self._eval_images],
-                    progress=self._eval_progress,
-                    **self._eval_options,
-                )
-                checkpoint.save_metrics(self._out_dir, metrics)
-                self._update(metrics=metrics)
+                self._evaluate(result.model, x_test)
         except _Cancelled:
             status = CANCELLED
         except VAEError as exc:
@@ -214,10 +218,24 @@ class TrainingJob:
             ended_at=time.time(),
         )
 
+    def _evaluate(self, model, x_test) -> None:
+        self._update(phase="evaluating: the test −ELBO", evaluation=("the test −ELBO", 0.0))
+        try:
+            metrics = evaluate.evaluate(
+                model, x_test, progress=self._eval_progress, **self._eval_options
+            )
+        except _EvalSkipped:
+            self._update(eval_skipped=True, evaluation=None)
+            return
+        checkpoint.save_metrics(self._out_dir, metrics)
+        self._update(metrics=metrics, evaluation=None)
+
     def _eval_progress(self, what: str, fraction: float) -> None:
         if self._cancel.is_set():
             raise _Cancelled  # the checkpoint is complete; only metrics.json is skipped
-        self._update(phase=f"evaluating: {what} {fraction:.0%}")
+        if self._skip_eval.is_set():
+            raise _EvalSkipped
+        self._update(phase=f"evaluating: {what}", evaluation=(what, fraction))
 
     def _discard_if_untrained(self) -> None:
         """A run stopped before its first epoch holds only random weights: remove it."""
@@ -239,19 +257,29 @@ class JobManager:
         runs_dir: str | os.PathLike,
         loader: DataLoader = load_model_inputs,
         *,
-        iw_samples: int = EVAL_IW_SAMPLES,
-        grid_size: int = EVAL_GRID_SIZE,
-        eval_images: int = EVAL_IMAGES,
+        iw_samples: int | None = None,
+        grid_size: int | None = None,
+        eval_images: int | None = None,
     ):
+        """``iw_samples``, ``grid_size`` and ``eval_images`` override the budgets' own."""
         self.runs_dir = Path(runs_dir)
         self._loader = loader
-        self._eval_options = {"iw_samples": iw_samples, "grid_size": grid_size}
-        self._eval_images = eval_images
+        k, g, n = iw_samples, grid_size, eval_images
+        self._budgets = {
+            False: evaluate.AFTER_TRAINING.with_overrides(
+                iw_samples=k, grid_size=g, grid_images=n, iw_images=n
+            ),
+            True: evaluate.FULL.with_overrides(iw_samples=k, grid_size=g),
+        }
         self._lock = threading.Lock()
         self._jobs: dict[str, TrainingJob] = {}
 
-    def start(self, config: VAEConfig, owner: str) -> TrainingJob:
-        """Start training ``config`` in the background; refuses while another job runs."""
+    def start(self, config: VAEConfig, owner: str, *, full_eval: bool = False) -> TrainingJob:
+        """Start training ``config`` in the background; refuses while another job runs.
+
+        ``full_eval`` measures log p(x) on every test image afterwards (minutes), not on
+        the quick subset.
+        """
         config.validate()
         with self._lock:
             running = self._running()
@@ -269,8 +297,7 @@ class JobManager:
                 self._new_run_dir(config),
                 owner,
                 self._loader,
-                self._eval_options,
-                self._eval_images,
+                evaluate.budget_options(self._budgets[full_eval]),
             )
             self._jobs[job.job_id] = job
             self._forget_old()

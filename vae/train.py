@@ -24,6 +24,7 @@ import tensorflow as tf
 from vae import atomic, checkpoint, evaluate, precompute
 from vae.config import VAEConfig
 from vae.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
+from vae.eta import RateMeter, eta_seconds
 from vae.model import VAE, build_vae
 from vae.run_folder import RunDirLock, check_run_folder
 
@@ -34,7 +35,9 @@ STRATEGIES = ("default", "mirrored")
 class Progress:
     """What the progress callback receives, after every batch and every epoch."""
 
-    kind: str  # "batch" or "epoch"
+    # "batch" after a batch, "test" when an epoch's test evaluation starts, "epoch" when the
+    # epoch is saved, "finish" when the pages' figures of the finished run are computed.
+    kind: str
     epoch: int  # 1-based
     epochs: int
     batch: int  # batches done in this epoch
@@ -42,10 +45,15 @@ class Progress:
     loss: float  # running mean of -ELBO over this epoch's batches
     recon: float
     kl: float
-    images_per_s: float
+    images_per_s: float  # 0 until measured: the first batch (tracing) is left out
     elapsed_s: float
-    eta_s: float
+    eta_s: float  # training left, with the per-epoch test evaluations; inf until measured
     history: list[dict[str, Any]] = field(default_factory=list)  # finished epochs
+
+    @property
+    def measured(self) -> bool:
+        """Whether the rate and the ETA are known yet."""
+        return math.isfinite(self.eta_s)
 
     @property
     def fraction(self) -> float:
@@ -64,6 +72,7 @@ class TrainResult:
     cancelled: bool = False
     replicas: int = 1
     first_epoch: int = 0  # epochs already saved when the run began; more only if it trained
+    precompute_seconds: float = 0.0  # storing the pages' figures after the last epoch
 
     @property
     def epochs_trained(self) -> int:
@@ -157,6 +166,9 @@ class _Run:
         self.last_good = checkpoint.model_tensors(model)
         self.epoch_start = 0.0
         self.batches_done = 0
+        self.meter = RateMeter()
+        self.batches_trained = 0  # in this run, over all its epochs
+        self.test_seconds: float | None = None  # the last per-epoch test evaluation
 
     def begin_epoch(self, epoch: int) -> None:
         self.epoch_start = time.perf_counter()
@@ -164,6 +176,8 @@ class _Run:
 
     def end_batch(self, batch: int, logs: dict) -> None:
         self.batches_done = batch + 1
+        self.batches_trained += 1
+        self.meter.batch_done(self._clock(), self.batches_trained)
         values = {k: float(np.asarray(logs[k])) for k in ("loss", "recon", "kl") if k in logs}
         if not all(math.isfinite(v) for v in values.values()):
             self.stop_reason = "nan"
@@ -174,11 +188,18 @@ class _Run:
         if self.progress is not None:
             self.progress(self._progress("batch", values))
 
+    def _clock(self) -> float:
+        """Seconds of training so far in this run, test evaluations left out."""
+        return self.train_seconds + (time.perf_counter() - self.epoch_start)
+
     def _progress(self, kind: str, values: dict) -> Progress:
-        elapsed = self.train_seconds + (time.perf_counter() - self.epoch_start)
-        images = self.images + self.batches_done * self.config.batch_size
-        rate = images / elapsed if elapsed > 0 else 0.0
-        remaining = (self.config.epochs - self.epochs_done) * self.batches - self.batches_done
+        elapsed = self._clock() if kind == "batch" else self.train_seconds
+        per_batch = self.meter.seconds_per_batch
+        rate = self.config.batch_size / per_batch if per_batch else 0.0
+        in_epoch = self.batches_done if kind == "batch" else 0
+        remaining = (self.config.epochs - self.epochs_done) * self.batches - in_epoch
+        tests_left = self.config.epochs - self.epochs_done + (kind == "test")
+        tests_left = tests_left if len(self.x_test) else 0
         return Progress(
             kind=kind,
             epoch=self.epochs_done + 1 if kind == "batch" else self.epochs_done,
@@ -190,7 +211,14 @@ class _Run:
             kl=values.get("kl", float("nan")),
             images_per_s=rate,
             elapsed_s=elapsed,
-            eta_s=max(0, remaining) * self.config.batch_size / rate if rate else float("inf"),
+            eta_s=eta_seconds(
+                remaining,
+                per_batch,
+                tests_left,
+                self.test_seconds,
+                test_images=len(self.x_test),
+                batch_size=self.config.batch_size,
+            ),
             history=list(self.history),
         )
 
@@ -202,7 +230,11 @@ class _Run:
         self.images += self.batches * self.config.batch_size
         self.epochs_done = epoch + 1
         train_terms = {k: float(np.asarray(logs[k])) for k in ("loss", "recon", "kl")}
+        if self.progress is not None and len(self.x_test):
+            self.progress(self._progress("test", train_terms))
+        test_start = time.perf_counter()
         test_terms = evaluate.elbo_summary(self.model, self.x_test) if len(self.x_test) else {}
+        self.test_seconds = time.perf_counter() - test_start
         record = {
             "epoch": self.epochs_done,
             "train": {
@@ -361,6 +393,10 @@ def _train_locked(
     result.epochs_done = run.epochs_done
     result.cancelled = cancelled
     if out is not None and not cancelled:
+        if progress is not None:
+            progress(run._progress("finish", {}))
+        finish_start = time.perf_counter()
         # The pages' figures of the finished weights, so the app opens them at once.
         precompute.write(out, model, x_test)
+        result.precompute_seconds = time.perf_counter() - finish_start
     return result
