@@ -153,6 +153,30 @@ def test_copy_link_puts_the_address_on_the_clipboard(server, driver):
     assert query(copied)["n"] == "9" and re.search(r"/manifold\?", copied)
 
 
+def test_without_a_clipboard_the_link_is_shown_selected(server, driver):
+    # Plain http to another machine is not a secure context: the browser has no
+    # clipboard API there. Taking it away here shows what such a viewer gets.
+    driver.get(f"{server}/latent_map?density=1")
+    wait_rendered(driver, COPY_FRAME)
+    until(lambda: query(driver.current_url).get("density") == "1", what="the URL's switches")
+    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, COPY_FRAME))
+    try:
+        driver.execute_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+        driver.find_element(By.ID, "copy").click()
+        field = until(
+            lambda: (f := driver.find_element(By.ID, "link")).is_displayed() and f,
+            what="the link to be shown instead",
+        )
+        shown = field.get_attribute("value")
+        selected = driver.execute_script(
+            "const f = document.getElementById('link');return f.selectionEnd - f.selectionStart"
+        )
+        assert not driver.find_element(By.ID, "copy").is_displayed()
+    finally:
+        driver.switch_to.default_content()
+    assert shown == driver.current_url and selected == len(shown)
+
+
 def test_model_page_figures_are_not_cut_short_on_a_laptop_screen(server):
     narrow = chrome(1280, 720)
     try:

@@ -19,9 +19,18 @@ COPY_LABEL = "Copy link to this view"
 COPIED_LABEL = "Link copied ✓"
 BUTTON_HEIGHT = 44  # px: the iframe's height; a finger-sized target on a phone
 
+_ICON = (
+    '<svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" fill="currentColor">'
+    '<path d="M3.9 12c0-1.71 1.39-3.1 3.1-3.1h4V7H7a5 5 0 0 0 0 10h4v-1.9H7c-1.71 0-3.1-1.39'
+    "-3.1-3.1zM8 13h8v-2H8v2zm9-6h-4v1.9h4c1.71 0 3.1 1.39 3.1 3.1s-1.39 3.1-3.1 3.1h-4V17h4a5"
+    ' 5 0 0 0 0-10z"/></svg>'
+)
 # Plain HTML and JavaScript: nothing to build, nothing fetched from elsewhere. The
 # iframe is same-origin (srcdoc), so it reads the page's address and its text colour.
-_BUTTON = """
+# The icon is inline SVG (Material's "link"): an emoji is a blank box on a machine
+# without an emoji font.
+_BUTTON = (
+    """
 <style>
   html, body { margin: 0; background: transparent; overflow: hidden; }
   body { font: 15px "Source Sans Pro", "Source Sans 3", sans-serif; }
@@ -30,15 +39,20 @@ _BUTTON = """
     font: inherit; color: inherit; background: transparent;
     border: 1px solid rgba(128, 128, 128, 0.45);
   }
-  button { padding: 0 14px; cursor: pointer; white-space: nowrap; }
+  button {
+    display: inline-flex; align-items: center; gap: 6px;
+    padding: 0 14px; cursor: pointer; white-space: nowrap;
+  }
   button:hover, button:focus-visible { border-color: currentColor; }
   input { width: 100%; padding: 0 8px; }
+  [hidden] { display: none !important; }
 </style>
-<button id="copy" type="button" aria-live="polite">🔗 __COPY__</button>
+<button id="copy" type="button" aria-live="polite">__ICON__<span id="label">__COPY__</span></button>
 <input id="link" readonly hidden aria-label="Link to this view: copy it by hand">
 <script>
   const button = document.getElementById("copy");
   const link = document.getElementById("link");
+  const label = document.getElementById("label");
   try {
     document.body.style.color = getComputedStyle(window.parent.document.body).color;
   } catch (e) {}
@@ -53,15 +67,18 @@ _BUTTON = """
     const href = window.parent.location.href;
     try {
       await navigator.clipboard.writeText(href);
-      button.textContent = "__COPIED__";
-      setTimeout(() => { button.textContent = "🔗 __COPY__"; }, 2500);
+      label.textContent = "__COPIED__";
+      setTimeout(() => { label.textContent = "__COPY__"; }, 2500);
     } catch (e) {
       showLink(href);
     }
   });
   link.addEventListener("blur", () => { link.hidden = true; button.hidden = false; });
 </script>
-""".replace("__COPIED__", COPIED_LABEL).replace("__COPY__", COPY_LABEL)
+""".replace("__COPIED__", COPIED_LABEL)
+    .replace("__COPY__", COPY_LABEL)
+    .replace("__ICON__", _ICON)
+)
 
 
 def copy_link_button() -> None:
