@@ -89,7 +89,8 @@ def model_name(path: str | Path) -> str | None:
 
 def listed_models() -> dict[str, Path]:
     """Every checkpoint the app lists (shipped, runs, uploads), by its name in a link."""
-    shipped = [p for p in SHIPPED_DIR.iterdir() if (p / checkpoint.WEIGHTS_FILE).is_file()]
+    folders = SHIPPED_DIR.iterdir() if SHIPPED_DIR.is_dir() else ()
+    shipped = [p for p in folders if (p / checkpoint.WEIGHTS_FILE).is_file()]
     runs = [r.path for r in run_list.list_runs(RUNS_DIR)]
     return {model_name(p): p for p in [*shipped, *runs]}
 
