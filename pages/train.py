@@ -9,7 +9,7 @@ import uuid
 import streamlit as st
 
 from ui import share, state
-from vae.config import ESTIMATORS, VAEConfig
+from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError
 from vae.jobs import CANCELLED, FAILED, FINISHED, JobManager, TrainingBusyError
@@ -25,6 +25,23 @@ ESTIMATOR_NOTES = {
     "(lower variance; the usual choice).",
     "sgvb-a": "SGVB-A: the whole ELBO is estimated by Monte Carlo from sampled z "
     "(works for any prior, noisier gradients).",
+}
+SCHEDULE_NOTES = {
+    "constant": "Constant: the learning rate stays as set.",
+    "cosine": "Cosine: decays to 1 % of it over the run (the shipped model's choice).",
+}
+PRECISION_NOTES = {
+    "float32": "float32: every CPU.",
+    "mixed_bfloat16": "mixed bfloat16: faster only on CPUs with native bfloat16 "
+    "(AVX-512 BF16 or AMX); elsewhere slower.",
+}
+STRATEGY_NOTES = {
+    "default": "One device.",
+    "mirrored": "A copy of the model on every device (GPUs, or the CPU's logical devices).",
+}
+EVALUATIONS = {
+    False: "Quick: log p(x) on a subset of the test set, with its standard error (seconds)",
+    True: "Full: log p(x) on every test image (minutes)",
 }
 DECODER_NOTES = {
     "bernoulli": "Bernoulli: binarized pixels, cross-entropy loss.",
@@ -107,6 +124,39 @@ def settings_form(jobs: JobManager) -> None:
                 disabled=SHARED,
             )
             seed = st.number_input("Seed", value=DEFAULTS.seed, disabled=SHARED)
+        with st.expander("Advanced: schedule, samples L, precision, strategy, evaluation"):
+            d, e = st.columns(2)
+            with d:
+                lr_schedule = st.radio(
+                    "Learning-rate schedule",
+                    LR_SCHEDULES,
+                    index=LR_SCHEDULES.index(DEFAULTS.lr_schedule),
+                    captions=[SCHEDULE_NOTES[x] for x in LR_SCHEDULES],
+                    disabled=SHARED,
+                )
+                n_samples = st.number_input(
+                    "Samples of z per image, L", value=DEFAULTS.n_samples, disabled=SHARED
+                )
+                full_eval = st.radio(
+                    "Evaluation after training",
+                    list(EVALUATIONS),
+                    format_func=EVALUATIONS.get,
+                    disabled=SHARED,
+                )
+            with e:
+                precision = st.radio(
+                    "Precision",
+                    PRECISIONS,
+                    index=PRECISIONS.index(DEFAULTS.precision),
+                    captions=[PRECISION_NOTES[x] for x in PRECISIONS],
+                    disabled=SHARED,
+                )
+                strategy = st.radio(
+                    "Strategy",
+                    STRATEGIES,
+                    captions=[STRATEGY_NOTES[x] for x in STRATEGIES],
+                    disabled=SHARED,
+                )
         submitted = st.form_submit_button("Start training", type="primary", disabled=SHARED)
     if not submitted or SHARED:
         return
@@ -118,6 +168,9 @@ def settings_form(jobs: JobManager) -> None:
             epochs=int(epochs),
             batch_size=int(batch_size),
             learning_rate=float(learning_rate),
+            lr_schedule=lr_schedule,
+            n_samples=int(n_samples),
+            precision=precision,
             estimator=estimator,
             beta=float(beta),
             seed=int(seed),
@@ -126,7 +179,7 @@ def settings_form(jobs: JobManager) -> None:
         st.error(f"Check the settings: {exc}")
         return
     try:
-        job = jobs.start(config, owner=owner())
+        job = jobs.start(config, owner=owner(), full_eval=full_eval, strategy=strategy)
     except TrainingBusyError as exc:
         st.error(f"Not started: {exc}")
         return
@@ -152,13 +205,17 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
             if p is None:
                 st.progress(0.0, text=snap.phase.capitalize() + "…")
             else:
-                st.progress(
-                    p.fraction,
-                    text=f"Epoch {p.epoch} of {p.epochs}, batch {p.batch} of {p.batches} · "
-                    f"ETA {_duration(p.eta_s)} · {p.images_per_s:,.0f} images/s"
-                    # The phase says more than the epoch only when cancelling or evaluating.
-                    + ("" if snap.phase.startswith("training") else f" · {snap.phase}"),
-                )
+                st.progress(p.fraction, text=_training_line(p, snap.phase))
+            if snap.evaluation is not None:
+                what, fraction = snap.evaluation
+                st.progress(fraction, text=f"Evaluating log p(x): {what} · {fraction:.0%}")
+                if mine and st.button(
+                    "Skip log p(x)",
+                    key=f"skip-{job_id}",
+                    help="The trained model is kept; measure log p(x) later with "
+                    f"`python -m vae evaluate {snap.out_dir} --write`.",
+                ):
+                    job.skip_evaluation()
             if st.button(
                 "Cancel" if mine else "Cancel this training (started by another session)",
                 key=f"cancel-{job_id}",
@@ -166,7 +223,14 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
                 job.cancel()
                 st.toast("Cancelling after the current batch; finished epochs are kept.")
         elif snap.status == FINISHED:
-            st.success(f"Finished {snap.epochs_done} epochs. {_metrics_line(snap.metrics)}")
+            skipped = (
+                f"log p(x) skipped: `python -m vae evaluate {snap.out_dir} --write` adds it."
+                if snap.eval_skipped
+                else ""
+            )
+            st.success(
+                f"Finished {snap.epochs_done} epochs. {_metrics_line(snap.metrics)}{skipped}"
+            )
         elif snap.status == CANCELLED:
             st.warning(
                 f"Cancelled. The checkpoint keeps the last finished epoch ({snap.epochs_done})."
@@ -199,15 +263,38 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
                 )
 
 
+def _training_line(p, phase: str) -> str:
+    """The training bar's text: where it is, the ETA once measured, and any other phase."""
+    if p.kind == "batch":
+        where = f"Epoch {p.epoch} of {p.epochs}, batch {p.batch} of {p.batches}"
+    else:
+        where = f"Epoch {p.epoch} of {p.epochs}"
+    if p.measured:
+        speed = f"ETA {_duration(p.eta_s)} · {p.images_per_s:,.0f} images/s"
+    else:
+        speed = "ETA: measuring…"
+    # The phase says more than the epoch when testing, finishing, cancelling or evaluating.
+    extra = "" if phase.startswith("training: epoch") else f" · {phase}"
+    return f"{where} · {speed}{extra}"
+
+
 def _metrics_line(metrics: dict | None) -> str:
     if not metrics:
         return ""
     parts = [f"test −ELBO {metrics['neg_elbo']:.2f}"]
-    if metrics.get("log_px") is not None:
-        parts.append(f"log p(x) {metrics['log_px']:.2f}")
-    if metrics.get("iw_log_px") is not None:
-        parts.append(f"iw log p(x) {metrics['iw_log_px']:.2f}")
-    return " · ".join(parts) + " nats."
+    for name, key in (("log p(x)", "log_px"), ("iw log p(x)", "iw_log_px")):
+        if metrics.get(key) is not None:
+            se = metrics.get(f"{key}_se")
+            parts.append(f"{name} {metrics[key]:.2f}" + (f" ± {se:.2f}" if se else ""))
+    return " · ".join(parts) + " nats" + _images_note(metrics) + ". "
+
+
+def _images_note(metrics: dict) -> str:
+    """On how many test images log p(x) was measured, when not on all of them."""
+    n = metrics.get("log_px_images") or metrics.get("iw_images")
+    if not n or n >= metrics.get("n_images", n):
+        return ""
+    return f" (log p(x) on {n:,} of {metrics['n_images']:,} test images, ± a standard error)"
 
 
 st.title("Train")

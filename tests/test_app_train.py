@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from helpers import write_mnist_npz
 from streamlit.testing.v1 import AppTest
 
 from ui import state
-from vae import checkpoint
-from vae.config import VAEConfig
+from vae import checkpoint, evaluate
+from vae.config import LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -69,6 +70,10 @@ def epoch_shown(at: AppTest) -> int:
     return max((int(m.group(1)) for m in found if m), default=0)
 
 
+def radio(at: AppTest, label: str):
+    return next(w for w in at.radio if w.label == label)
+
+
 def labels(at: AppTest) -> list[str]:
     return [b.label for b in at.button]
 
@@ -82,6 +87,7 @@ def test_form_has_every_setting(runs):
         "Learning rate",
         "β (weight of the KL term; 1 is the true ELBO)",
         "Seed",
+        "Samples of z per image, L",
     ]
     assert at.selectbox[0].options == ["MNIST", "Fashion-MNIST"]
     estimator = next(r for r in at.radio if r.label == "Estimator")
@@ -90,14 +96,82 @@ def test_form_has_every_setting(runs):
         "bernoulli",
         "gaussian",
     ]
+    # Every setting of the engine the command line has, the advanced ones folded away.
+    for label, options in [
+        ("Learning-rate schedule", list(LR_SCHEDULES)),
+        ("Precision", list(PRECISIONS)),
+        ("Strategy", list(STRATEGIES)),
+    ]:
+        assert radio(at, label).options == options, label
+    assert radio(at, "Evaluation after training").value is False  # quick by default
+    assert [e.label for e in at.expander] == [
+        "Advanced: schedule, samples L, precision, strategy, evaluation"
+    ]
     assert labels(at) == ["Start training"] and not at.button[0].disabled
     assert not at.get("progress")
     # The form starts from the config's own defaults, not a copy of them.
     defaults = VAEConfig()
     for label, name in [("Latent dimension J", "latent_dim"), ("Epochs", "epochs"),
                         ("Batch size", "batch_size"), ("Learning rate", "learning_rate"),
-                        ("β", "beta"), ("Seed", "seed")]:  # fmt: skip
+                        ("β", "beta"), ("Seed", "seed"),
+                        ("Samples of z", "n_samples")]:  # fmt: skip
         assert field(at, label).value == getattr(defaults, name), label
+    assert radio(at, "Learning-rate schedule").value == defaults.lr_schedule
+    assert radio(at, "Precision").value == defaults.precision
+
+
+def test_the_shipped_default_can_be_reproduced_from_the_form(runs):
+    shipped = checkpoint.load_config(ROOT / "checkpoints" / "mnist-2d")
+    at = open_page()
+    radio(at, "Learning-rate schedule").set_value(shipped.lr_schedule)
+    radio(at, "Precision").set_value(shipped.precision)
+    at = submit(
+        at,
+        **{
+            "Latent dimension J": shipped.latent_dim,
+            "Epochs": shipped.epochs,
+            "Batch size": shipped.batch_size,
+            "Learning rate": shipped.learning_rate,
+            "β": shipped.beta,
+            "Seed": shipped.seed,
+            "Samples of z": shipped.n_samples,
+        },
+    )
+    assert not at.error
+    # The run folder holds its config.json from the start: the shipped one, field by field.
+    rerun_until(at, lambda a: any((r / "config.json").is_file() for r in runs.glob("*")))
+    (run,) = list(runs.iterdir())
+    assert checkpoint.load_config(run) == shipped
+    if "Cancel" in labels(at):
+        next(b for b in at.button if b.label == "Cancel").click().run()
+    rerun_until(at, lambda a: "Cancel" not in labels(a))
+
+
+def test_the_evaluation_has_its_own_progress_and_can_be_skipped(runs, monkeypatch):
+    evaluating = threading.Event()
+
+    def waiting_evaluate(model, x, *, progress, **options):
+        """An evaluation that reports progress until the page skips it."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            progress("quadrature on a 8x8 grid", 0.5)
+            evaluating.set()
+            time.sleep(0.2)
+        raise AssertionError("the page never skipped the evaluation")
+
+    monkeypatch.setattr(evaluate, "evaluate", waiting_evaluate)
+    at = submit(open_page(), **{"Epochs": 1, "Batch size": 32})
+    # Rerun only once training has ended: Python 3.11.7 can fail to parse a page while
+    # another thread traces a tf.function (both use the ast module at once).
+    assert evaluating.wait(TIMEOUT), "the job never reached its evaluation"
+    at.run()
+    assert "Skip log p(x)" in labels(at)
+    texts = [p.proto.text for p in at.get("progress")]
+    assert "Evaluating log p(x): quadrature on a 8x8 grid · 50%" in texts
+    next(b for b in at.button if b.label == "Skip log p(x)").click().run()
+    rerun_until(at, lambda a: bool(a.success))
+    assert "log p(x) skipped" in at.success[0].value
+    assert "Use this model" in labels(at)  # the trained model is kept
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ def _import_tf() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, VAEConfig
+    from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
     from vae.data import DATASETS, DECODERS
     from vae.eval_budget import AFTER_TRAINING, DEFAULT
 
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(
         dest="command",
         required=True,
-        metavar="{train,evaluate,sample,export,export-html,posterior,precompute}",
+        metavar="{train,evaluate,sample,export,export-html,posterior,precompute,import-keras}",
     )
 
     t = sub.add_parser(
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--precision", choices=PRECISIONS, default=d.precision)
     t.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
-    t.add_argument("--strategy", choices=("default", "mirrored"), default="default")
+    t.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0])
     t.add_argument("--no-eval", action="store_true", help="skip the final log p(x) evaluation")
     t.add_argument(
         "--full-eval",
@@ -190,7 +190,34 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     c.add_argument("checkpoint", type=Path)
+    _import_keras_args(sub, d)
     return p
+
+
+def _import_keras_args(sub, d) -> None:
+    from vae.config import SIGMAS
+    from vae.data import DATASETS
+    from vae.import_keras import DEFAULT_SIGMA, ORIGINS
+
+    k = sub.add_parser(
+        "import-keras",
+        help="turn the weights of the TensorFlow CVAE tutorial's or the Keras VAE example's "
+        "model (model.save_weights) into a checkpoint folder",
+        allow_abbrev=False,
+    )
+    k.add_argument("file", type=Path, help="the .weights.h5 file that save_weights wrote")
+    k.add_argument("--from", dest="origin", required=True, choices=ORIGINS)
+    k.add_argument("--latent-dim", type=int, required=True, help="J of the saved model")
+    k.add_argument("--out", type=Path, required=True, help="new checkpoint folder to write")
+    k.add_argument(
+        "--sigma",
+        choices=SIGMAS,
+        default=DEFAULT_SIGMA,
+        help="what the encoder's second half is: log sigma^2 (both examples) or "
+        "sigma = softplus(raw) + min_std (default %(default)s)",
+    )
+    k.add_argument("--min-std", type=float, default=d.min_std, help="with --sigma softplus")
+    k.add_argument("--dataset", choices=DATASETS, default=d.dataset, help="what it was trained on")
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -538,6 +565,22 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_keras(args) -> int:
+    from vae.import_keras import import_keras
+
+    out = import_keras(
+        args.file,
+        args.origin,
+        args.latent_dim,
+        args.out,
+        sigma=args.sigma,
+        min_std=args.min_std,
+        dataset=args.dataset,
+    )
+    print(json.dumps({"out": str(out), "from": args.origin, "latent_dim": args.latent_dim}))
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
@@ -546,6 +589,7 @@ COMMANDS = {
     "export-html": cmd_export_html,
     "posterior": cmd_posterior,
     "precompute": cmd_precompute,
+    "import-keras": cmd_import_keras,
 }
 
 
@@ -567,7 +611,7 @@ def _run(argv: Sequence[str] | None, stop: StopSignals) -> int:
             done = check_run_folder(args.out, resume=args.resume)  # before any data is read
             if args.resume and done >= args.config.epochs:
                 return _say_nothing_to_train(args.out, done, args.config.epochs)
-        else:
+        elif args.command != "import-keras":  # it reads a Keras file, not a checkpoint
             from vae.checkpoint import load_config
 
             # A malformed or too costly config is refused before TensorFlow starts.

@@ -21,6 +21,12 @@ from vae.model_cost import SIZING_FIELDS, check_cost
 ESTIMATORS = ("sgvb-a", "sgvb-b")
 PRECISIONS = ("float32", "mixed_bfloat16")
 LR_SCHEDULES = ("constant", "cosine")
+# How train() spreads a step over devices: "mirrored" copies the model to each one.
+STRATEGIES = ("default", "mirrored")
+# How the encoder's second half of outputs gives sigma: "softplus" (sigma = softplus(raw)
+# + min_std) or "log_var" (raw is log sigma^2, as in the TensorFlow and Keras examples).
+SIGMAS = ("softplus", "log_var")
+PADDINGS = ("valid", "same")  # the encoder convolutions' padding
 FORMAT_VERSION = 1
 
 # Limits that reject absurd settings before any work starts.
@@ -44,6 +50,9 @@ class VAEConfig:
     image_shape: tuple[int, int, int] = (28, 28, 1)  # the conv stack halves 28 twice to 7
     conv_filters: tuple[int, int] = (32, 64)  # encoder convs; the decoder mirrors them
     decoder_base_channels: int = 32  # Dense 7*7*32 before the transposed convs
+    encoder_padding: str = "valid"  # "same" keeps 28 -> 14 -> 7, as the Keras example does
+    encoder_hidden: int = 0  # units of a ReLU Dense before the z head; 0: none (Keras: 16)
+    sigma: str = "softplus"  # softplus keeps sigma > 0 with gradients everywhere
     # --- likelihood and estimator ---
     gaussian_std: float = 0.1  # fixed: a learned variance grows unbounded on near-binary pixels
     min_std: float = 1e-4  # floor on the encoder's sigma keeps log-variance finite
@@ -80,6 +89,8 @@ class VAEConfig:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_choice("encoder_padding", self.encoder_padding, PADDINGS)
+        _check_choice("sigma", self.sigma, SIGMAS)
         _check_ints("image_shape", self.image_shape, 3)
         h, w, c = self.image_shape
         _check_int("image_shape height", h, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE)
@@ -94,6 +105,7 @@ class VAEConfig:
         for i, f in enumerate(self.conv_filters):
             _check_int(f"conv_filters[{i}]", f, 1, MAX_FILTERS)
         _check_int("decoder_base_channels", self.decoder_base_channels, 1, MAX_FILTERS)
+        _check_int("encoder_hidden", self.encoder_hidden, 0, MAX_FILTERS)
         _check_float("gaussian_std", self.gaussian_std, 1e-3, 10.0)
         _check_float("min_std", self.min_std, 1e-8, 1.0)
         _check_int("n_samples", self.n_samples, 1, MAX_SAMPLES)
@@ -145,6 +157,8 @@ class VAEConfig:
             "image_shape": list(self.image_shape),
             "conv_filters": list(self.conv_filters),
             "decoder_base_channels": self.decoder_base_channels,
+            "encoder_padding": self.encoder_padding,
+            "encoder_hidden": self.encoder_hidden,
         }
 
 

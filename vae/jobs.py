@@ -112,6 +112,7 @@ class TrainingJob:
         owner: str,
         loader: DataLoader,
         eval_options: dict[str, Any],
+        strategy: str = "default",
     ):
         self.job_id = uuid.uuid4().hex[:8]
         self._config = config
@@ -119,6 +120,7 @@ class TrainingJob:
         self._owner = owner
         self._loader = loader
         self._eval_options = eval_options
+        self._strategy = strategy
         self._started_at = time.time()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -197,6 +199,7 @@ class TrainingJob:
                 out_dir=self._out_dir,
                 progress=self._on_progress,
                 should_stop=self._cancel.is_set,
+                strategy=self._strategy,
             )
             self._update(history=list(result.history))
             if result.cancelled:
@@ -274,11 +277,13 @@ class JobManager:
         self._lock = threading.Lock()
         self._jobs: dict[str, TrainingJob] = {}
 
-    def start(self, config: VAEConfig, owner: str, *, full_eval: bool = False) -> TrainingJob:
+    def start(
+        self, config: VAEConfig, owner: str, *, full_eval: bool = False, strategy: str = "default"
+    ) -> TrainingJob:
         """Start training ``config`` in the background; refuses while another job runs.
 
         ``full_eval`` measures log p(x) on every test image afterwards (minutes), not on
-        the quick subset.
+        the quick subset; ``strategy`` is vae.train's distribution strategy.
         """
         config.validate()
         with self._lock:
@@ -298,6 +303,7 @@ class JobManager:
                 owner,
                 self._loader,
                 evaluate.budget_options(self._budgets[full_eval]),
+                strategy,
             )
             self._jobs[job.job_id] = job
             self._forget_old()

@@ -22,13 +22,11 @@ import numpy as np
 import tensorflow as tf
 
 from vae import atomic, checkpoint, evaluate, precompute
-from vae.config import VAEConfig
+from vae.config import STRATEGIES, VAEConfig
 from vae.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
 from vae.eta import RateMeter, eta_seconds
 from vae.model import VAE, build_vae
 from vae.run_folder import RunDirLock, check_run_folder
-
-STRATEGIES = ("default", "mirrored")
 
 
 @dataclass
