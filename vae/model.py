@@ -20,13 +20,20 @@ from vae.subpixel import Conv2DTranspose
 
 
 def build_encoder(config: VAEConfig) -> keras.Model:
-    """x: [batch, H, W, C] -> [batch, 2J] (mean and pre-softplus std)."""
+    """x: [batch, H, W, C] -> [batch, 2J] (the means, then sigma's raw values)."""
     f1, f2 = config.conv_filters
     dt = config.precision  # a dtype policy; variables stay float32 either way
+    pad = config.encoder_padding
     x = keras.Input(shape=config.image_shape, name="x")
-    h = keras.layers.Conv2D(f1, 3, strides=2, activation="relu", name="conv1", dtype=dt)(x)
-    h = keras.layers.Conv2D(f2, 3, strides=2, activation="relu", name="conv2", dtype=dt)(h)
+    h = keras.layers.Conv2D(
+        f1, 3, strides=2, padding=pad, activation="relu", name="conv1", dtype=dt
+    )(x)
+    h = keras.layers.Conv2D(
+        f2, 3, strides=2, padding=pad, activation="relu", name="conv2", dtype=dt
+    )(h)
     h = keras.layers.Flatten(name="flatten", dtype=dt)(h)
+    if config.encoder_hidden:
+        h = keras.layers.Dense(config.encoder_hidden, activation="relu", name="hidden", dtype=dt)(h)
     out = keras.layers.Dense(2 * config.latent_dim, name="z_params", dtype="float32")(h)
     return keras.Model(x, out, name="encoder")
 
@@ -114,10 +121,13 @@ class VAE(keras.Model):
         """x: [batch, H, W, C] -> (z_mean, z_log_var), each [batch, J].
 
         sigma = softplus(raw) + min_std keeps sigma positive and its log finite
-        with gradients everywhere, where a hard clamp would stop them.
+        with gradients everywhere, where a hard clamp would stop them; with
+        ``sigma="log_var"`` raw is z_log_var itself, as the Keras examples train it.
         """
         h = self.encoder(x)
         z_mean, raw = tf.split(h, 2, axis=-1)
+        if self.config.sigma == "log_var":
+            return z_mean, raw
         z_std = tf.nn.softplus(raw) + self.config.min_std
         return z_mean, 2.0 * tf.math.log(z_std)
 

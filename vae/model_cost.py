@@ -5,9 +5,10 @@ memory and time of building the model, time per image, memory and time of one tr
 step) and refused above a cap, with a message naming the settings that make them large.
 Nothing here imports TensorFlow or allocates more than a few numbers.
 
-The layer shapes mirror ``vae.model``: two 3x3 stride-2 "valid" convolutions, a dense
-layer to 2J; a dense layer to (H/4, W/4, base), two 3x3 stride-2 "same" transposed
-convolutions and a 3x3 stride-1 one back to the image's channels.
+The layer shapes mirror ``vae.model``: two 3x3 stride-2 convolutions ("valid" or
+"same"), an optional ReLU dense layer, a dense layer to 2J; a dense layer to (H/4, W/4,
+base), two 3x3 stride-2 "same" transposed convolutions and a 3x3 stride-1 one back to
+the image's channels.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ SIZING_FIELDS = (
     "image_shape",
     "conv_filters",
     "decoder_base_channels",
+    "encoder_padding",
+    "encoder_hidden",
     "batch_size",
     "n_samples",
 )
@@ -59,7 +62,9 @@ class Layer:
     flops: int
 
 
-def _conv_out(n: int) -> int:
+def _conv_out(n: int, padding: str) -> int:
+    if padding == "same":
+        return -(-n // 2)  # stride 2: ceil(n / 2)
     return (n - KERNEL) // 2 + 1  # stride 2, no padding
 
 
@@ -68,15 +73,24 @@ def layers(s: Sizes) -> list[Layer]:
     h, w, c = s["image_shape"]
     f1, f2 = s["conv_filters"]
     j, base = s["latent_dim"], s["decoder_base_channels"]
+    pad, hidden = s["encoder_padding"], s["encoder_hidden"]
     k2 = KERNEL * KERNEL
-    h1, w1 = _conv_out(h), _conv_out(w)
-    h2, w2 = _conv_out(h1), _conv_out(w1)
+    h1, w1 = _conv_out(h, pad), _conv_out(w, pad)
+    h2, w2 = _conv_out(h1, pad), _conv_out(w1, pad)
     flat = max(h2, 0) * max(w2, 0) * f2
+    head_in = hidden or flat
     d = (h // 4) * (w // 4) * base
-    return [
+    encoder = [
         Layer("conv1", "encoder", k2 * c * f1 + f1, h1 * w1 * f1, 2 * k2 * c * f1 * h1 * w1),
         Layer("conv2", "encoder", k2 * f1 * f2 + f2, flat, 2 * k2 * f1 * f2 * h2 * w2),
-        Layer("z_params", "encoder", flat * 2 * j + 2 * j, 2 * j, 2 * flat * 2 * j),
+    ]
+    if hidden:
+        encoder.append(
+            Layer("hidden", "encoder", flat * hidden + hidden, hidden, 2 * flat * hidden)
+        )
+    return [
+        *encoder,
+        Layer("z_params", "encoder", head_in * 2 * j + 2 * j, 2 * j, 2 * head_in * 2 * j),
         Layer("dense", "decoder", j * d + d, d, 2 * j * d),
         # A transposed convolution costs what the convolution it inverts costs.
         Layer("deconv1", "decoder", k2 * base * f2 + f2, (h // 2) * (w // 2) * f2, 2 * k2 * d * f2),
@@ -170,7 +184,14 @@ class Cap:
     fields: tuple[str, ...]  # the settings the estimate depends on
 
 
-_MODEL_FIELDS = ("latent_dim", "image_shape", "conv_filters", "decoder_base_channels")
+_MODEL_FIELDS = (
+    "latent_dim",
+    "image_shape",
+    "conv_filters",
+    "decoder_base_channels",
+    "encoder_padding",
+    "encoder_hidden",
+)
 CAPS = (
     Cap("a model of", parameter_count, MAX_PARAMETERS, _parameters, _MODEL_FIELDS),
     Cap(
