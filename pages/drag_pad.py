@@ -127,7 +127,7 @@ def details(
     """The figures at z and its nearest test digits: what needs the server.
 
     ``present``: presentation mode, where they must fit beside the pad in the window's
-    height: the figures' footnote goes and the digits' captions are short.
+    height: the figures' footnote goes and the digits' captions are one short line.
     """
     s = latent_plane.describe_point(np.asarray(z), z_mean, z_log_var, k=NEIGHBOURS)
     shown = ", ".join(_fmt(v) for v in z[:4]) + (", …" if len(z) > 4 else "")
@@ -164,11 +164,12 @@ def details(
             f"log q(z) = {s.log_aggregate:.2f} nats, log p(z) = {s.log_prior:.2f} nats, "
             f"|z| = {s.radius:.2f}σ."
         )
-    st.markdown(f"**The {NEIGHBOURS} nearest test digits** (distance from z to their z_mean)")
+    why = "" if present else " (distance from z to their z_mean)"
+    st.markdown(f"**The {NEIGHBOURS} nearest test digits**{why}")
     st.image(
         [images.png_bytes(x_test[i], scale=THUMB_SCALE) for i in s.neighbours],
         caption=[
-            f"{names[y_test[i]]} · d {d:.2f}" + ("" if present else f" · #{i}")
+            f"{names[y_test[i]]} · {d:.2f}" if present else f"{names[y_test[i]]} · d {d:.2f} · #{i}"
             for i, d in zip(s.neighbours, s.distances, strict=True)
         ],
         width=28 * THUMB_SCALE,

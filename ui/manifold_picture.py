@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 
 import numpy as np
 
@@ -24,11 +25,13 @@ MIN_SIDE = 320  # px: on a short window the picture may scroll rather than shrin
 def tick_indices(n: int, most: int = MAX_TICKS) -> list[int]:
     """Cells that get a label: the first, the last, and evenly spread between them.
 
-    The steps differ by at most one cell, so the last label never crowds the one before.
+    Neighbouring labels are at least k cells apart, the smallest k that keeps to
+    ``most`` labels, so the last one never crowds the one before.
     """
-    m = min(n, most)
-    if m < 2:
+    if n <= most:
         return list(range(n))
+    k = math.ceil((n - 1) / (most - 1))
+    m = (n - 1) // k + 1  # labels k or more cells apart, from the first to the last
     return sorted({round(i * (n - 1) / (m - 1)) for i in range(m)})
 
 
@@ -64,7 +67,7 @@ def picture_html(
     return f"""
 <style>
 .mf {{ display: grid; grid-template-columns: auto 1fr; grid-template-rows: auto auto;
-  width: min(100%, calc({side} + 4em)); font-size: {font}px; column-gap: 0.4em;
+  width: min(100%, calc({side} + 4.4em)); font-size: {font}px; column-gap: 0.4em;
   font-variant-numeric: tabular-nums; }}
 .mf-y {{ position: relative; width: 4em; }}
 .mf-y span {{ position: absolute; right: 0.3em; transform: translateY(-50%); white-space: nowrap; }}
