@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pytest
 from helpers import perturb_weights, tiny_config
+from keras_examples import saved_keras_model
 
-from vae import checkpoint, evaluate, export
+from vae import checkpoint, evaluate, export, import_keras
 from vae.cli import main as cli_main
 from vae.errors import UnsupportedArchitectureError
 from vae.model import VAE, build_vae
@@ -339,7 +340,32 @@ def test_browser_encoder_runs_any_supported_architecture(page):
         np.float32
     )
     # The reference is VAE.encode's own code, run on this encoder.
-    stand_in = SimpleNamespace(encoder=encoder, config=SimpleNamespace(min_std=min_std))
+    stand_in = SimpleNamespace(
+        encoder=encoder, config=SimpleNamespace(min_std=min_std, sigma="softplus")
+    )
     expected = _encodings(*VAE.encode(stand_in, x))
     assert np.ptp(expected, axis=0).min() > 0.01
     _assert_close(_browser_run(page, (spec, blob), x), expected)
+
+
+@pytest.mark.browser
+def test_browser_runs_an_imported_keras_example_like_keras(page, tmp_path):
+    """Same padding, a hidden Dense, log-variance heads: decodings and encodings match."""
+    keras_model, path = saved_keras_model(tmp_path, "keras-example", 2, "log_var")
+    model = import_keras.build_imported(path, "keras-example", 2)
+    exports = export.export_model(model)
+    assert exports["encoder"][0]["head"]["sigma"] == "log_var"
+    assert [layer["type"] for layer in exports["encoder"][0]["layers"]] == [
+        "conv2d", "conv2d", "reshape", "dense", "dense"
+    ]  # fmt: skip
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(100, 2)).astype(np.float32)
+    expected = np.asarray(keras_model.decode(z)).reshape(100, -1)
+    assert expected.std() > 0.05  # the weights make distinct images
+    _assert_close(_browser_run(page, exports["decoder"], z), expected)
+
+    x = (rng.random((40, 28, 28, 1)) < rng.uniform(0.05, 0.5, (40, 1, 1, 1))).astype(np.float32)
+    z_mean, z_log_var, _ = keras_model.encoder(x)
+    expected = _encodings(z_mean, z_log_var)
+    assert np.ptp(expected, axis=0).min() > 0.01
+    _assert_close(_browser_run(page, exports["encoder"], x), expected)

@@ -10,7 +10,9 @@ spec's ``head`` says what the last layer's output becomes:
 - ``{"type": "sigmoid"}`` (the decoder): pixel probabilities, like ``VAE.decode_fn``;
 - ``{"type": "gaussian", "min_std": m}`` (the encoder): the output [2J] splits into
   z_mean and raw, sigma = softplus(raw) + m, and the browser returns
-  (z_mean, z_log_var = 2 log sigma), exactly what ``VAE.encode`` returns.
+  (z_mean, z_log_var = 2 log sigma), exactly what ``VAE.encode`` returns; with
+  ``"sigma": "log_var"`` (a model trained as the Keras examples train theirs) raw is
+  z_log_var itself.
 
 The JavaScript (``components/drag_pad/frontend/network.js``) interprets the spec
 generically, so a retrained model or another latent size needs no code change. A
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from vae.atomic import write_bytes_atomic, write_json_atomic
+from vae.config import SIGMAS
 from vae.errors import UnsupportedArchitectureError
 
 FORMAT = "vae-network/1"
@@ -78,9 +81,12 @@ def export_network(network: Any, head: dict[str, Any]) -> tuple[dict[str, Any], 
     return spec, blob.bytes()
 
 
-def gaussian_head(min_std: float) -> dict[str, Any]:
+def gaussian_head(min_std: float, sigma: str = "softplus") -> dict[str, Any]:
     """The encoder's head: [2J] -> (z_mean, z_log_var) as ``VAE.encode`` computes them."""
-    return {"type": "gaussian", "min_std": float(min_std)}
+    head: dict[str, Any] = {"type": "gaussian", "min_std": float(min_std)}
+    if sigma != "softplus":  # absent means softplus, so earlier exports stay valid
+        head["sigma"] = sigma
+    return head
 
 
 def export_decoder(decoder: Any) -> tuple[dict[str, Any], bytes]:
@@ -88,15 +94,17 @@ def export_decoder(decoder: Any) -> tuple[dict[str, Any], bytes]:
     return export_network(decoder, SIGMOID_HEAD)
 
 
-def export_encoder(encoder: Any, min_std: float) -> tuple[dict[str, Any], bytes]:
-    """(spec, weights) of an encoder x: [batch, H, W, C] -> [batch, 2J] (mean, raw std)."""
-    return export_network(encoder, gaussian_head(min_std))
+def export_encoder(
+    encoder: Any, min_std: float, sigma: str = "softplus"
+) -> tuple[dict[str, Any], bytes]:
+    """(spec, weights) of an encoder x: [batch, H, W, C] -> [batch, 2J] (mean, raw sigma)."""
+    return export_network(encoder, gaussian_head(min_std, sigma))
 
 
 def export_model(model: Any) -> dict[str, tuple[dict[str, Any], bytes]]:
     """Both networks of a ``VAE``, keyed by ``STEMS``; refuses if either cannot run."""
     return {
-        "encoder": export_encoder(model.encoder, model.config.min_std),
+        "encoder": export_encoder(model.encoder, model.config.min_std, model.config.sigma),
         "decoder": export_decoder(model.decoder),
     }
 
@@ -177,6 +185,10 @@ def _check_head(
             )
         return input_shape[0]
     if kind == "gaussian":
+        if head.get("sigma", "softplus") not in SIGMAS:
+            raise UnsupportedArchitectureError(
+                f"the head's sigma {head.get('sigma')!r} is not one of {', '.join(SIGMAS)}."
+            )
         if len(input_shape) != 3:
             raise UnsupportedArchitectureError(
                 f"{what}'s input has shape {input_shape}; an encoder needs an image [H, W, C]."

@@ -274,18 +274,24 @@ export function fromSpec(spec, buffer) {
   }
   if (head === "gaussian") {
     const minStd = spec.head.min_std;
+    // "log_var": the second half is z_log_var itself (the Keras examples' encoders).
+    const logVar = (spec.head.sigma || "softplus") === "log_var";
+    if (!logVar && spec.head.sigma && spec.head.sigma !== "softplus") {
+      throw new Error("unsupported sigma " + spec.head.sigma);
+    }
     return {
       ...base,
       // x: H*W*C pixel values, row-major HWC -> { zMean, zLogVar }, J numbers each:
       // what VAE.encode returns, with sigma = softplus(raw) + min_std and
-      // zLogVar = 2 log sigma. Fresh arrays on every call.
+      // zLogVar = 2 log sigma, or zLogVar = raw for a "log_var" head. Fresh arrays on
+      // every call.
       encode(x) {
         const h = forward(x);
         const zMean = new Float64Array(J);
         const zLogVar = new Float64Array(J);
         for (let i = 0; i < J; i++) {
           zMean[i] = h[i];
-          zLogVar[i] = 2 * Math.log(softplus(h[J + i]) + minStd);
+          zLogVar[i] = logVar ? h[J + i] : 2 * Math.log(softplus(h[J + i]) + minStd);
         }
         return { zMean: zMean, zLogVar: zLogVar };
       },
