@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import export_button, state
 from vae import run_list, upload
+from vae.config import MAX_LATENT_DIM
 from vae.errors import VAEError
 
 SOURCES = {"default": "Shipped default", "run": "A run trained earlier", "upload": "Upload"}
@@ -75,6 +76,54 @@ def choose_upload() -> None:
             return
         if state.activate(folder):
             st.success(f"Uploaded and active: `{folder.name}`.")
+    choose_keras_upload()
+
+
+KERAS_ORIGINS = {
+    "tf-tutorial": "TensorFlow CVAE tutorial (CVAE with encoder/decoder Sequentials)",
+    "keras-example": "Keras VAE example (encoder with z_mean, z_log_var and Sampling)",
+}
+SIGMA_LABELS = {
+    "log_var": "log σ² (as in both examples)",
+    "softplus": "σ = softplus(raw) + min_std",
+}
+
+
+def choose_keras_upload() -> None:
+    st.markdown("**Bring your own model** trained with one of the Keras examples")
+    st.caption(
+        f"The `{upload.KERAS_WEIGHTS_SUFFIX}` file that `model.save_weights(...)` wrote. Only "
+        "its numeric arrays are read; whole models (`model.save`) are refused."
+    )
+    file = st.file_uploader(
+        "Keras weights",
+        type=["h5"],
+        max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20,
+        key="keras_upload",
+    )
+    origin = st.selectbox(
+        "Trained with", list(KERAS_ORIGINS), format_func=KERAS_ORIGINS.get, key="keras_origin"
+    )
+    cols = st.columns(2)
+    latent_dim = cols[0].number_input(
+        "Latent dimension J", min_value=1, max_value=MAX_LATENT_DIM, value=2, key="keras_latent"
+    )
+    sigma = cols[1].radio(
+        "The encoder's second half is",
+        list(SIGMA_LABELS),
+        format_func=SIGMA_LABELS.get,
+        key="keras_sigma",
+    )
+    if file and st.button("Import these weights", type="primary"):
+        try:
+            folder = upload.save_keras_upload(
+                file.name, file.getvalue(), origin, int(latent_dim), UPLOADS_DIR, sigma
+            )
+        except VAEError as exc:
+            st.error(f"The import was refused: {exc} The previous model stays active.")
+            return
+        if state.activate(folder):
+            st.success(f"Imported and active: `{folder.name}`.")
 
 
 def show_metrics(ckpt, where) -> None:

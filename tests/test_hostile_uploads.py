@@ -186,3 +186,46 @@ def test_bad_uploads_on_the_digit_page_write_nothing(active, tmp_path, monkeypat
     assert tree(tmp_path) == before
     assert not (tmp_path / "marker").exists()
     assert not (ROOT / "x.png").exists() and not (ROOT.parent / "x.png").exists()
+
+
+# ------------------------------------------------------------ Keras weights upload
+
+
+def _import_on_model_page(at, name: str, data: bytes, origin: str, latent_dim: int):
+    at.radio(key="model_source").set_value("upload").run()
+    at.file_uploader(key="keras_upload").clear().upload(name, data)
+    at.run()
+    at.selectbox(key="keras_origin").set_value(origin)
+    at.number_input(key="keras_latent").set_value(latent_dim)
+    at.run()
+    button(at, "Import these weights").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_model_page_imports_keras_weights_and_refuses_hostile_ones(runs, active, tmp_path):
+    import h5py
+    from keras_examples import saved_keras_model
+
+    _, good = saved_keras_model(tmp_path, "keras-example", 3, "log_var")
+    hostile = tmp_path / "linked.weights.h5"
+    hostile.write_bytes(good.read_bytes())
+    with h5py.File(hostile, "a") as f:
+        del f["decoder"]
+        f["decoder"] = h5py.ExternalLink(str(good), "/decoder")
+
+    at = _import_on_model_page(
+        open_page("model", active), hostile.name, hostile.read_bytes(), "keras-example", 3
+    )
+    message = errors_of(at)
+    assert message.startswith("The import was refused: linked.weights.h5: 'decoder' is an ")
+    assert "external link" in message and "The previous model stays active." in message
+    assert at.session_state[state.ACTIVE] == str(active)
+    assert not (runs / "uploads").exists() or not any((runs / "uploads").iterdir())
+
+    at = _import_on_model_page(at, good.name, good.read_bytes(), "keras-example", 3)
+    assert not errors_of(at)
+    folder = Path(at.session_state[state.ACTIVE])
+    assert folder.parent == runs / "uploads"
+    assert upload.checkpoint.load_config(folder).latent_dim == 3
+    assert any("Imported and active" in s.value for s in at.success)

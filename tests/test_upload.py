@@ -7,6 +7,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import perturb_weights, tiny_config, weights_of
 
@@ -251,4 +252,49 @@ def test_files_that_do_not_load_are_removed_with_the_checkpoint_error(root, ckpt
             ],
             uploads_of(root),
         )
+    assert_nothing_left(root)
+
+
+# ------------------------------------------------------------ Keras weights upload
+
+
+@pytest.fixture(scope="module")
+def keras_example_weights(tmp_path_factory) -> tuple[object, bytes]:
+    """The Keras VAE example's model and its save_weights file."""
+    from keras_examples import saved_keras_model
+
+    model, path = saved_keras_model(tmp_path_factory.mktemp("keras"), "keras-example", 2, "log_var")
+    return model, path.read_bytes()
+
+
+def test_keras_weights_upload_becomes_a_checkpoint_that_decodes_like_keras(
+    root, keras_example_weights
+):
+    keras_model, data = keras_example_weights
+    folder = upload.save_keras_upload("vae.weights.h5", data, "keras-example", 2, uploads_of(root))
+    assert folder.parent == uploads_of(root)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        checkpoint.CONFIG_FILE, checkpoint.HISTORY_FILE, checkpoint.WEIGHTS_FILE
+    ]  # fmt: skip
+    ckpt = checkpoint.load_checkpoint(folder)
+    z = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
+    expected = np.asarray(keras_model.decode(z))
+    assert np.abs(ckpt.model.decode_fn(z).numpy() - expected).max() <= 1e-5
+
+
+def test_keras_upload_refusals_leave_nothing(root, keras_example_weights):
+    _, data = keras_example_weights
+    uploads = uploads_of(root)
+    with pytest.raises(UploadError, match="is not a Keras weights file"):
+        upload.save_keras_upload("vae.keras", data, "keras-example", 2, uploads)
+    with pytest.raises(CheckpointMismatchError, match="It fits --from keras-example"):
+        upload.save_keras_upload("vae.weights.h5", data, "tf-tutorial", 2, uploads)
+    with pytest.raises(CheckpointMismatchError, match="takes 2 latent numbers, not"):
+        upload.save_keras_upload("vae.weights.h5", data, "keras-example", 5, uploads)
+    big = b"\x89HDF" + b"\0" * upload.MAX_UPLOAD_BYTES
+    with pytest.raises(UploadTooLargeError, match="over the 16.0 MB limit"):
+        upload.save_keras_upload("vae.weights.h5", big, "keras-example", 2, uploads)
+    # The checkpoint upload still refuses the same file by its name, unopened.
+    with pytest.raises(UnsafeFileError, match=".h5 files can hold code"):
+        save_upload([("vae.weights.h5", data)], uploads)
     assert_nothing_left(root)

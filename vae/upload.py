@@ -11,7 +11,9 @@ stops at the cap. The files go to a hidden staging folder that becomes
 any failure removes the staging folder, so a failed upload leaves nothing behind.
 
 Model files that can carry code (``.keras``, ``.h5``, pickles, ``.npz``) are refused
-by name with vae.checkpoint's message and never opened.
+by name with vae.checkpoint's message and never opened. The one way in for Keras weights
+is ``save_keras_upload``: vae.import_keras reads the numeric arrays of a
+``.weights.h5`` file only and rebuilds the model from a config inferred from their shapes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from vae import checkpoint
+from vae import checkpoint, import_keras
 from vae.errors import CheckpointError, UnsafeFileError
 
 # What the browser may send in one upload, a checkpoint or a digit's picture; the server's
@@ -46,6 +48,7 @@ REQUIRED = (checkpoint.CONFIG_FILE, checkpoint.WEIGHTS_FILE)
 # A run folder zipped whole also holds the optimizer state; it is not needed to load
 # the model, so it is skipped unread rather than making the user re-zip the folder.
 SKIPPED = (checkpoint.OPTIMIZER_FILE, checkpoint.PREVIOUS_OPTIMIZER_FILE)
+KERAS_WEIGHTS_SUFFIX = ".weights.h5"  # what Keras 3's save_weights requires
 MAX_MEMBERS = 16  # a checkpoint has at most 5 files and a folder entry
 MAX_KEPT_UPLOADS = 20  # older uploads are pruned so repeated uploads cannot fill the disk
 STAGING_PREFIX = ".incoming-"
@@ -111,6 +114,46 @@ def save_upload(files: Iterable[tuple[str, bytes]], uploads_dir: str | os.PathLi
         final = uploads / _unique_name()
         os.rename(staging, final)
         os.chmod(final, 0o755)  # mkdtemp makes 0700; other server processes may read it
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    prune_uploads(uploads, keep=MAX_KEPT_UPLOADS, spare=final)
+    return final
+
+
+def save_keras_upload(
+    name: str,
+    data: bytes,
+    origin: str,
+    latent_dim: int,
+    uploads_dir: str | os.PathLike,
+    sigma: str = import_keras.DEFAULT_SIGMA,
+) -> Path:
+    """Import an uploaded Keras ``.weights.h5`` file (see vae.import_keras) as a new folder.
+
+    Returns ``<uploads_dir>/<unique>/``. Raises an UploadError or the CheckpointError
+    that the import raised, and then leaves no folder behind.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadTooLargeError(
+            f"{name} is {_mib(len(data))}, over the {_mib(MAX_UPLOAD_BYTES)} limit; the "
+            "weights of the examples' models are under 1 MB."
+        )
+    base = PurePosixPath(name.replace("\\", "/")).name
+    if not base.lower().endswith(KERAS_WEIGHTS_SUFFIX):
+        raise UploadError(
+            f"{name} is not a Keras weights file; save the weights with "
+            f"model.save_weights('model{KERAS_WEIGHTS_SUFFIX}') and upload that file."
+        )
+    model = import_keras.build_imported(data, origin, latent_dim, sigma, name=base)
+    uploads = Path(uploads_dir)
+    uploads.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=uploads))
+    try:
+        import_keras.write_imported(model, staging)
+        final = uploads / _unique_name()
+        os.rename(staging, final)
+        os.chmod(final, 0o755)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
