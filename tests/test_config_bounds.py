@@ -70,6 +70,7 @@ ALONE = {
         {"decoder_base_channels": 10**6},
         "decoder_base_channels = 1000000 is out of range",
     ),
+    "encoder_hidden": ({"encoder_hidden": 10**6}, "encoder_hidden = 1000000 is out of range"),
     "batch_size": ({"batch_size": 10**9}, "batch_size = 1000000000 is out of range"),
     "epochs": ({"epochs": 10**9}, "epochs = 1000000000 is out of range"),
     "n_samples": ({"n_samples": 10**9}, "n_samples = 1000000000 is out of range"),
@@ -93,6 +94,11 @@ TOGETHER = {
     "time-per-image": (
         {"image_shape": [64, 64, 1], "conv_filters": [512, 512]},
         "per image on a slow core; the limit is about 1 second per image",
+    ),
+    "hidden-parameters": (
+        {"encoder_hidden": 1024, "image_shape": [128, 128, 1]},
+        "encoder_hidden = 1024 and image_shape = (128, 128, 1) together would make a model "
+        "of 63.1 million parameters",
     ),
     "step-memory": (
         {"batch_size": 4096, "n_samples": 8},
@@ -183,6 +189,8 @@ def refused_cheaply(
         {"epochs": config.MAX_EPOCHS},
         {"n_samples": config.MAX_SAMPLES, "batch_size": 8},
         {"n_samples": 100},
+        {"encoder_padding": "same", "encoder_hidden": 16, "decoder_base_channels": 64},
+        {"sigma": "log_var"},
     ],
     ids=[
         "default",
@@ -194,6 +202,8 @@ def refused_cheaply(
         "max-epochs",
         "max-L",
         "L100",
+        "keras-example",
+        "log-var",
     ],
 )
 def test_real_models_are_within_every_cap(changes):
@@ -215,8 +225,15 @@ def test_the_shipped_checkpoints_and_the_test_fixture_load(tmp_path):
         {},
         {"latent_dim": 5, "image_shape": (12, 16, 3), "conv_filters": (6, 10)},
         {"image_shape": (8, 8, 1), "conv_filters": (4, 8), "decoder_base_channels": 4},
-    ],
-    ids=["default", "odd-shapes", "tiny"],
+        {"encoder_padding": "same", "encoder_hidden": 16, "decoder_base_channels": 64},
+        {
+            "latent_dim": 3,
+            "image_shape": (12, 20, 2),
+            "encoder_padding": "same",
+            "encoder_hidden": 5,
+        },
+    ],  # fmt: skip
+    ids=["default", "odd-shapes", "tiny", "keras-example", "same-odd-shapes"],
 )
 def test_the_parameter_estimate_is_exact(changes):
     cfg = VAEConfig(**changes)
@@ -231,6 +248,21 @@ def test_the_parameter_estimate_is_exact(changes):
     }
     for layer in model_cost.layers(sizes):
         assert layer.outputs == real[layer.name], layer.name
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [
+        ({"sigma": "log-var"}, "sigma = 'log-var' is not one of softplus, log_var."),
+        ({"encoder_padding": "full"}, "encoder_padding = 'full' is not one of valid, same."),
+        ({"encoder_hidden": -1}, "encoder_hidden = -1 is out of range; choose 0 to 1024."),
+        ({"encoder_hidden": 1.5}, "encoder_hidden must be an integer, got 1.5."),
+    ],
+)
+def test_the_keras_variant_settings_are_checked(changes, phrase):
+    with pytest.raises(ConfigError) as info:
+        VAEConfig(**changes)
+    assert str(info.value) == phrase
 
 
 def test_estimator_names_have_one_source():
