@@ -231,6 +231,41 @@ def test_model_page_refuses_a_keras_upload(runs, active, keras_payloads, monkeyp
     assert contents(runs / "uploads") == []
 
 
+# The Keras import reads HDF5 with h5py (numeric arrays only), so h5py.File is not spied.
+IMPORT_DESERIALIZERS = [
+    *[(owner, name) for owner, name in DESERIALIZERS if owner is not h5py],
+    (keras.Model, "load_weights"),
+    (keras.src.utils.python_utils, "func_load"),  # a Lambda layer's marshalled code
+]
+
+
+@pytest.mark.parametrize("place", ["import", "upload"])
+@pytest.mark.parametrize("name", ["lambda.h5", "module.h5"])
+def test_keras_import_refuses_whole_models_without_deserializing(
+    keras_payloads, tmp_path, monkeypatch, place, name
+):
+    from vae import import_keras
+
+    monkeypatch.syspath_prepend(str(keras_payloads[name].parent))  # the module is importable
+    spy = Spy(monkeypatch, IMPORT_DESERIALIZERS)
+    payload = keras_payloads[name].read_bytes()
+    # Named as a weights file would be: the refusal must come from what the file holds.
+    offered = tmp_path / name.replace(".h5", ".weights.h5")
+    offered.write_bytes(payload)
+    with pytest.raises(UnsafeFileError) as info:
+        if place == "import":
+            import_keras.import_keras(offered, "tf-tutorial", 2, tmp_path / "out")
+        else:
+            upload.save_keras_upload(offered.name, payload, "keras-example", 2, tmp_path / "up")
+    monkeypatch.undo()
+    assert str(info.value).startswith(f"{offered.name} holds a whole Keras model (model_config")
+    assert "model.save_weights('model.weights.h5')" in str(info.value)
+    assert spy.calls == []
+    assert not any(m.exists() for m in markers_of(keras_payloads))
+    assert PAYLOAD_MODULE not in sys.modules
+    assert not (tmp_path / "out").exists() and contents(tmp_path / "up") == []
+
+
 @pytest.mark.slow
 def test_cli_refuses_a_keras_file(keras_payloads, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "VAE_NO_DOWNLOAD": "1"}
