@@ -206,3 +206,29 @@ def test_the_presentation_switch_sits_in_every_pages_sidebar(server, driver):
     until(
         lambda: f"{presentation.PARAM}=" not in driver.current_url, what="present to leave the URL"
     )
+
+
+# Each switch's label: its text's full width against the width it is shown in.
+CUT_LABELS = """
+return [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
+  .map((t) => [...t.querySelectorAll('label *')].filter((e) => e.textContent.trim())
+    .map((e) => ({text: e.textContent.trim(), cut: e.scrollWidth > e.clientWidth + 1}))
+    .filter((e) => e.cut))
+  .flat();
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_latent_maps_switches_show_their_whole_labels(server, size):
+    d = _viewport(*size)
+    try:
+        d.get(f"{server}/latent_map")
+        wait_rendered(d, MAP_FRAME)
+        labels = d.execute_script(
+            'return [...document.querySelectorAll(\'[data-testid="stMain"] '
+            '[data-testid="stCheckbox"]\')].map((t) => t.textContent.trim())'
+        )
+        assert {"Prior 1σ, 2σ, 3σ", "Posterior σ ellipses", "Aggregate posterior"} <= set(labels)
+        assert d.execute_script(CUT_LABELS) == []
+    finally:
+        d.quit()
