@@ -205,10 +205,12 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
             if p is None:
                 st.progress(0.0, text=snap.phase.capitalize() + "…")
             else:
-                st.progress(p.fraction, text=_training_line(p, snap.phase))
+                evaluating = snap.evaluation is not None
+                st.progress(p.fraction, text=_training_line(p, snap.phase, evaluating))
             if snap.evaluation is not None:
                 what, fraction = snap.evaluation
-                st.progress(fraction, text=f"Evaluating log p(x): {what} · {fraction:.0%}")
+                st.progress(fraction, text=f"Evaluating: {what} · {fraction:.0%}")
+                # Its own cancel: the trained checkpoint is complete whatever happens here.
                 if mine and st.button(
                     "Skip log p(x)",
                     key=f"skip-{job_id}",
@@ -216,7 +218,7 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
                     f"`python -m vae evaluate {snap.out_dir} --write`.",
                 ):
                     job.skip_evaluation()
-            if st.button(
+            elif st.button(
                 "Cancel" if mine else "Cancel this training (started by another session)",
                 key=f"cancel-{job_id}",
             ):
@@ -263,8 +265,11 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
                 )
 
 
-def _training_line(p, phase: str) -> str:
+def _training_line(p, phase: str, evaluating: bool) -> str:
     """The training bar's text: where it is, the ETA once measured, and any other phase."""
+    if evaluating or p.kind == "finish":
+        done = f"Trained {p.epochs} epoch{'s' * (p.epochs != 1)} in {_duration(p.elapsed_s)}"
+        return done if evaluating else f"{done} · {phase}…"
     if p.kind == "batch":
         where = f"Epoch {p.epoch} of {p.epochs}, batch {p.batch} of {p.batches}"
     else:
@@ -273,7 +278,7 @@ def _training_line(p, phase: str) -> str:
         speed = f"ETA {_duration(p.eta_s)} · {p.images_per_s:,.0f} images/s"
     else:
         speed = "ETA: measuring…"
-    # The phase says more than the epoch when testing, finishing, cancelling or evaluating.
+    # The phase says more than the epoch when testing or cancelling.
     extra = "" if phase.startswith("training: epoch") else f" · {phase}"
     return f"{where} · {speed}{extra}"
 

@@ -167,7 +167,9 @@ def test_the_evaluation_has_its_own_progress_and_can_be_skipped(runs, monkeypatc
     at.run()
     assert "Skip log p(x)" in labels(at)
     texts = [p.proto.text for p in at.get("progress")]
-    assert "Evaluating log p(x): quadrature on a 8x8 grid · 50%" in texts
+    assert "Evaluating: quadrature on a 8x8 grid · 50%" in texts
+    assert any(t.startswith("Trained 1 epoch in ") for t in texts)  # no stale "ETA 0s"
+    assert "Cancel" not in labels(at)  # Skip is the evaluation's own cancel
     next(b for b in at.button if b.label == "Skip log p(x)").click().run()
     rerun_until(at, lambda a: bool(a.success))
     assert "log p(x) skipped" in at.success[0].value
