@@ -243,6 +243,7 @@ with pad_col:
     with st.expander("How to read this", expanded=not present):
         how_to_read(j)
 with detail_col:
+    st.html(presentation.WHOLE_METRIC_LABELS)
     details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names, present)
 # Changes only on a release: a drag costs the server nothing, the link follows the marker.
 url_state.write(url_state.Z, url_state.show_latent(_point(RELEASED, path, j)))

@@ -126,6 +126,7 @@ def test_a_swipe_over_the_latent_map_scrolls_the_page(server, phone):
     )
     assert len(hint) == 1 and hint[0].startswith("Tap"), hint  # the touch words only
     d.execute_script("arguments[0].scrollIntoView({block: 'start'})", frame)
+    d.save_screenshot(str(screenshot_dir() / "phone_latent_map.png"))
     box = d.execute_script("return arguments[0].getBoundingClientRect().toJSON()", frame)
     start = d.execute_script(SCROLLED)
     # An upward swipe that starts on the plot: the page should follow the finger.
@@ -136,4 +137,3 @@ def test_a_swipe_over_the_latent_map_scrolls_the_page(server, phone):
         touch(d, "touchMove", (x, y0 - dy))
     touch(d, "touchEnd", None)
     until(lambda: d.execute_script(SCROLLED) >= start + 100, what="the page to scroll")
-    d.save_screenshot(str(screenshot_dir() / "phone_latent_map.png"))

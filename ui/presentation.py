@@ -24,8 +24,7 @@ _STYLE = f"""
   padding: 3.25rem 1.5rem 1rem 1.5rem; max-width: none;
 }}
 [data-testid="stMetricValue"] {{ font-size: {READOUT_PX + 4}px; }}
-[data-testid="stMetricLabel"] p {{ font-size: 18px; white-space: normal; }}
-[data-testid="stMetricLabel"] .stMarkdownEllipsis {{ overflow: visible; white-space: normal; }}
+[data-testid="stMetricLabel"] p {{ font-size: 18px; }}
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {{ font-size: 18px; }}
 </style>
 """
@@ -50,6 +49,16 @@ def _keep_in_url() -> None:
             st.query_params[PARAM] = "1"
     elif PARAM in st.query_params:
         del st.query_params[PARAM]
+
+
+# A figure's name wraps rather than ending in "…": the columns beside a plane are narrow.
+WHOLE_METRIC_LABELS = """
+<style>
+[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] .stMarkdownEllipsis {
+  white-space: normal; overflow: visible;
+}
+</style>
+"""
 
 
 def sidebar_switch() -> None:
