@@ -18,6 +18,8 @@ import pytest
 from helpers import write_mnist_npz
 from PIL import Image
 
+from vae.eval_budget import AFTER_TRAINING, DEFAULT
+
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_ARGS = ("--iw-samples", "4", "--grid-size", "8")
 TRAIN_ARGS = ("--epochs", "1", "--batch-size", "64", *EVAL_ARGS)
@@ -111,6 +113,30 @@ def test_help(command: tuple[str, ...], options: list[str]) -> None:
         assert option in proc.stdout
 
 
+def test_help_shows_the_evaluation_budgets_without_tensorflow() -> None:
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from vae import cli\n"
+        "for cmd in ('train', 'evaluate'):\n"
+        "    out = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "        cli.build_parser().parse_args([cmd, '--help'])\n"
+        "    print(json.dumps(out.getvalue()))\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    train_help, evaluate_help, tf_loaded = proc.stdout.strip().splitlines()
+    assert tf_loaded == "False"
+    flat = " ".join(json.loads(evaluate_help).split())
+    assert f"(default {DEFAULT.iw_samples})" in flat and f"(default {DEFAULT.grid_size})" in flat
+    assert "--full" in flat
+    flat = " ".join(json.loads(train_help).split())
+    assert f"(default {AFTER_TRAINING.grid_size})" in flat and "--full-eval" in flat
+
+
 # --------------------------------------------------------------------------- train
 
 
@@ -125,6 +151,11 @@ def test_train_end_to_end(trained) -> None:
     assert summary["epochs"] == 1
     assert math.isclose(summary["neg_elbo"], summary["recon"] + summary["kl"], rel_tol=1e-5)
     assert "Traceback" not in proc.stderr
+    # Training, evaluation and the pages' figures each have their own clock.
+    for key in ("eval_seconds", "precompute_seconds", "wall_seconds"):
+        assert isinstance(summary[key], int | float) and summary[key] >= 0, key
+    assert summary["wall_seconds"] >= summary["seconds"] + summary["eval_seconds"]
+    assert "trained 1 epoch(s) in" in proc.stderr and "evaluated in" in proc.stderr
 
     names = {p.name for p in out.iterdir()}
     assert CHECKPOINT_FILES | {"metrics.json"} <= names

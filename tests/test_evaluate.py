@@ -327,3 +327,13 @@ def test_a_progress_callback_that_raises_cancels_the_evaluation(tiny_model: VAE)
 
     with pytest.raises(Stop):
         evaluate.evaluate(tiny_model, binary_images(5), iw_samples=3, grid_size=10, progress=stop)
+
+
+def test_evaluate_takes_the_elbo_a_training_has_just_measured(tiny_model: VAE) -> None:
+    x = binary_images(6, seed=9)
+    known = evaluate.elbo_summary(tiny_model, x)
+    metrics = evaluate.evaluate(tiny_model, x, iw_samples=0, grid_size=4, elbo=known)
+    assert {k: metrics[k] for k in known} == known
+    # The same numbers as computing it afresh: the same function, seed and batches.
+    fresh = evaluate.evaluate(tiny_model, x, iw_samples=0, grid_size=4)
+    assert {k: fresh[k] for k in known} == known

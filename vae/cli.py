@@ -454,7 +454,11 @@ def cmd_train(args) -> int:
         try:
             with _eval_progress() as progress:
                 metrics = evaluate.evaluate(
-                    result.model, x_test, progress=progress, **evaluate.budget_options(budget)
+                    result.model,
+                    x_test,
+                    progress=progress,
+                    elbo=result.history[-1]["test"] or None,  # the last epoch's, same noise
+                    **evaluate.budget_options(budget),
                 )
         except KeyboardInterrupt:
             print(

@@ -205,7 +205,7 @@ class TrainingJob:
             if result.cancelled:
                 status = CANCELLED
             if result.epochs_done > 0 and not self._cancel.is_set():
-                self._evaluate(result.model, x_test)
+                self._evaluate(result.model, x_test, result.history[-1]["test"])
         except _Cancelled:
             status = CANCELLED
         except VAEError as exc:
@@ -221,11 +221,15 @@ class TrainingJob:
             ended_at=time.time(),
         )
 
-    def _evaluate(self, model, x_test) -> None:
-        self._update(phase="evaluating: the test −ELBO", evaluation=("the test −ELBO", 0.0))
+    def _evaluate(self, model, x_test, last_test: dict | None) -> None:
+        self._update(phase="evaluating log p(x)", evaluation=("starting", 0.0))
         try:
             metrics = evaluate.evaluate(
-                model, x_test, progress=self._eval_progress, **self._eval_options
+                model,
+                x_test,
+                progress=self._eval_progress,
+                elbo=last_test or None,  # the last epoch's test terms, same noise
+                **self._eval_options,
             )
         except _EvalSkipped:
             self._update(eval_skipped=True, evaluation=None)
