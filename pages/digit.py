@@ -1,4 +1,8 @@
-"""Your digit: upload or draw a digit, see what the model makes of it and where it lands."""
+"""Your digit: upload or draw a digit, see what the model makes of it and where it lands.
+
+A drawing is encoded in the browser on every stroke (components/draw_pad); the server
+hears each stroke's end and adds what needs it: the ELBO's terms and the nearest digits.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.drag_pad import publish_decoder, publish_points
+from components.draw_pad import draw_pad, publish_encoder
 from ui import share, state
 from vae import digit, evaluate, images, latent_plane, tour
 from vae.data import to_model_input
@@ -19,6 +25,7 @@ MAP_HEIGHT = 520
 # Opaque enough that every class colour, even the yellow, stands out on white.
 POINT_SIZE, POINT_OPACITY = 4, 0.9
 Q_COLOUR = "#e15759"  # q(z|x)'s ellipses and μ: the colour How a VAE works gives them
+DRAW_KEY = "digit_draw"  # the drawing pad's key; its value is the last stroke's digit
 CANVAS = "digit_canvas"
 CANVAS_CLEARS = "digit_canvas_clears"  # session_state: bumped to give the canvas a new key
 INVERT_LABELS = {
@@ -53,6 +60,52 @@ def analyse(key: state.Key, image: np.ndarray) -> dict[str, np.ndarray | float]:
         "reconstruction": evaluate.decode(model, z_mean)[0, ..., 0],
         **{k: float(v[0]) for k, v in terms.items()},
     }
+
+
+@st.cache_data(show_spinner="Sending the model to the browser…", max_entries=8)
+def browser_model(key: state.Key) -> tuple[dict[str, str] | None, str | None]:
+    """(URLs of the exported encoder, decoder and test codes, None) or (None, why not)."""
+    ckpt = state.checkpoint_at(key)
+    if ckpt.config.latent_dim < 2:
+        return None, "the latent plane needs 2 or more latent dimensions"
+    problems: list[str] = []
+    encoder = publish_encoder(ckpt, lambda exc: problems.append(str(exc)))
+    decoder = publish_decoder(ckpt, lambda exc: problems.append(str(exc)))
+    if problems:
+        return None, problems[0]
+    z_mean, _ = state.encodings(key)
+    _, y_test, _ = state.test_set(ckpt.config.dataset)
+    xy = z_mean[:, :2]
+    return {
+        "encoder_url": encoder,
+        "decoder_url": decoder,
+        "points_url": publish_points(xy, y_test),
+        "extent": latent_plane.plane_extent(xy, min_extent=3.5),
+    }, None
+
+
+def read_drawing(urls: dict) -> np.ndarray | None:
+    """The live drawing pad; the digit of its last stroke (uint8 [28, 28]), or None."""
+    _, _, class_names = state.test_set(ckpt.config.dataset)
+    value = draw_pad(
+        **urls,
+        model_input=ckpt.config.decoder,
+        class_names=class_names,
+        palette=state.CLASS_PALETTE,
+        q_color=Q_COLOUR,
+        key=DRAW_KEY,
+    )
+    st.caption(
+        "Draw one digit, as large as the box. With every stroke your browser prepares it "
+        "as MNIST digits were (cropped, scaled into 20×20, centred by its centre of mass), "
+        "encodes it and draws q(z|x) on the plane: μ, and the 1σ and 2σ ellipses at their "
+        "true size. σ is often so small that they hide under μ's dot, so the inset shows "
+        "them magnified, by the factor it names. The figures below follow when you lift "
+        "the pen."
+    )
+    if not isinstance(value, dict) or value.get("image") is None:
+        return None
+    return digit.drawn_digit(value["image"])
 
 
 def read_upload() -> bytes | None:
@@ -105,41 +158,58 @@ source_col, options_col = st.columns([3, 2])
 source = source_col.radio(
     "Source", ["Upload", "Draw"], horizontal=True, key="digit_source", label_visibility="collapsed"
 )
-invert = options_col.selectbox(
-    "Polarity", list(INVERT_LABELS), format_func=INVERT_LABELS.get, key="digit_invert"
-)
-data = read_upload() if source == "Upload" else read_canvas()
-if not data:
-    st.info("Upload a picture of a digit or draw one to see how the model encodes it.")
-    st.stop()
-
-try:
-    image = prepared(data, invert)
-except digit.NoDigitError as exc:
-    (st.info if source == "Draw" else st.error)(str(exc))
-    st.stop()
-except digit.ImageError as exc:
-    st.error(str(exc))
-    st.stop()
+live, why_not = browser_model(key) if source == "Draw" else (None, None)
+if live is not None:
+    try:
+        image = read_drawing(live)
+    except digit.ImageError as exc:
+        st.error(str(exc))
+        st.stop()
+    if image is None:
+        st.info("Draw one digit in the black box to see how the model encodes it.")
+        st.stop()
+else:
+    if why_not:
+        st.info(f"Drawing is encoded on the server after each stroke: {why_not}.")
+    invert = (
+        options_col.selectbox(
+            "Polarity", list(INVERT_LABELS), format_func=INVERT_LABELS.get, key="digit_invert"
+        )
+        if source == "Upload"
+        else "auto"
+    )
+    data = read_upload() if source == "Upload" else read_canvas()
+    if not data:
+        st.info("Upload a picture of a digit or draw one to see how the model encodes it.")
+        st.stop()
+    try:
+        image = prepared(data, invert)
+    except digit.NoDigitError as exc:
+        (st.info if source == "Draw" else st.error)(str(exc))
+        st.stop()
+    except digit.ImageError as exc:
+        st.error(str(exc))
+        st.stop()
 
 result = analyse(key, image)
 z_mean, z_std = result["z_mean"], np.exp(0.5 * result["z_log_var"])
 
-cols = st.columns(3)
-cols[0].image(
-    images.png_bytes(image, VIEW_SCALE), caption="Prepared 28×28 input", output_format="PNG"
-)
-if ckpt.config.decoder == "bernoulli":
-    cols[1].image(
-        images.png_bytes(images.to_uint8(result["x"]), VIEW_SCALE),
-        caption="Binarized, as the Bernoulli model sees it",
+if live is None:  # the drawing pad shows these live
+    cols = st.columns(3)
+    cols[0].image(
+        images.png_bytes(image, VIEW_SCALE), caption="Prepared 28×28 input", output_format="PNG"
+    )
+    if ckpt.config.decoder == "bernoulli":
+        cols[1].image(
+            images.png_bytes(images.to_uint8(result["x"]), VIEW_SCALE),
+            caption="Binarized, as the Bernoulli model sees it",
+            output_format="PNG",
+        )
+    cols[2].image(
+        images.png_bytes(images.to_uint8(result["reconstruction"]), VIEW_SCALE),
+        caption="Reconstruction: decoded at z_mean",
         output_format="PNG",
     )
-cols[2].image(
-    images.png_bytes(images.to_uint8(result["reconstruction"]), VIEW_SCALE),
-    caption="Reconstruction: decoded at z_mean",
-    output_format="PNG",
-)
 
 z_mean_all, _ = state.active_encodings()
 x_test, y_test, class_names = state.test_set(ckpt.config.dataset)
@@ -156,6 +226,13 @@ m[3].metric(
 )
 
 j = ckpt.config.latent_dim
+if live is not None:
+    st.caption(
+        f"On the server, from the last stroke: μ = ({z_mean[0]:.4f}, {z_mean[1]:.4f}), "
+        f"σ = ({z_std[0]:.4f}, {z_std[1]:.4f})"
+        + (f", and {j - 2} more dimensions not drawn." if j > 2 else ".")
+    )
+    st.stop()
 if j < 2:
     st.info(
         "The map of the latent plane needs a latent space of 2 or more dimensions; this "

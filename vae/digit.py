@@ -24,6 +24,8 @@ FIELD = 28
 BOX = 20
 MIN_CONTRAST = 0.1  # ink must differ from the background by this much of the full range
 NOISE_FLOOR = 0.15  # after stretching, fainter pixels are background (paper grain, JPEG noise)
+PEAK_PERCENTILE = 99.9  # the ink's brightness: a few hot pixels (sensor noise) do not set it
+PERCENTILE_MIN_PIXELS = 1000  # below this many pixels the brightest one is the peak
 INVERT_CHOICES = ("auto", "yes", "no")
 
 
@@ -55,6 +57,48 @@ def prepare_digit(image: bytes | np.ndarray | Image.Image, invert: str = "auto")
         gray = _composite(gray, alpha)
     ink = _ink(gray, invert)
     return _centre(ink)
+
+
+def browser_constants() -> dict[str, float]:
+    """The constants the Your digit page's JavaScript copy of these steps needs.
+
+    components/draw_pad/frontend/prepare.js repeats ``prepare_digit`` for a drawing (a
+    light-on-dark 8-bit canvas) so the live encoding needs no server; it takes its
+    numbers from here.
+    """
+    return {
+        "field": FIELD,
+        "box": BOX,
+        "min_contrast": MIN_CONTRAST,
+        "noise_floor": NOISE_FLOOR,
+        "peak_percentile": PEAK_PERCENTILE,
+        "percentile_min_pixels": PERCENTILE_MIN_PIXELS,
+    }
+
+
+def drawn_digit(pixels: object) -> np.ndarray:
+    """A prepared digit sent back by the drawing pad -> uint8 [28, 28].
+
+    pixels: 784 integers in 0..255, row-major. Raises ImageError if it is anything else,
+    so a stale or tampered value is refused rather than encoded.
+    """
+    try:
+        arr = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ImageError("The drawing arrived garbled. Clear it and draw again.") from exc
+    if arr.shape != (FIELD * FIELD,):
+        raise ImageError(
+            f"The drawing must be {FIELD}x{FIELD} = {FIELD * FIELD} pixels; got shape "
+            f"{arr.shape}. Clear it and draw again."
+        )
+    if (
+        not np.all(np.isfinite(arr))
+        or np.any(arr != np.round(arr))
+        or arr.min() < 0
+        or arr.max() > 255
+    ):
+        raise ImageError("The drawing's pixels must be whole numbers from 0 to 255. Draw again.")
+    return arr.reshape(FIELD, FIELD).astype(np.uint8)
 
 
 # --- reading ---------------------------------------------------------------------
@@ -213,7 +257,8 @@ def _ink(gray: np.ndarray, invert: str) -> np.ndarray:
     background = float(np.median(_border(gray)))
     if invert == "yes" or (invert == "auto" and background > 0.5):
         gray, background = 1.0 - gray, 1.0 - background
-    peak = float(np.percentile(gray, 99.9)) if gray.size > 1000 else float(gray.max())
+    big = gray.size > PERCENTILE_MIN_PIXELS
+    peak = float(np.percentile(gray, PEAK_PERCENTILE)) if big else float(gray.max())
     if peak - background < MIN_CONTRAST:
         raise NoDigitError(
             "No digit found: the picture is blank or almost uniform. Draw a thicker digit "
