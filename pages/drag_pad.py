@@ -12,9 +12,9 @@ import math
 import numpy as np
 import streamlit as st
 
-from components.drag_pad import drag_pad, publish_decoder, publish_points
+from components.drag_pad import drag_pad, publish_decoder, publish_export, publish_points
 from ui import presentation, share, state, url_state
-from vae import evaluate, images, latent_plane, manifold
+from vae import images, latent_plane, manifold
 
 PAD_KEY = "drag_pad.pad"  # the component's key; its value is the browser's last point
 LIVE = "drag_pad.live"  # (model path, [J floats]): the marker, as far as the server knows
@@ -30,7 +30,13 @@ THUMB_SCALE = 2  # 28 px -> 56 px neighbours: eight of them fit beside the pad
 
 @st.cache_data(show_spinner="Sending the decoder to the browser…", max_entries=8)
 def _decoder(key: state.Key) -> tuple[str | None, str | None]:
-    """(URL stem of the exported decoder, None) or (None, why it cannot run in a browser)."""
+    """(URL stem of the exported decoder, None) or (None, why it cannot run in a browser).
+
+    The export stored beside the weights is served as it is; only without one is the
+    model built (TensorFlow) to export it.
+    """
+    if (kept := state.stored_export(key)) is not None:
+        return publish_export(*kept), None
     problems: list[str] = []
     url = publish_decoder(state.checkpoint_at(key), lambda exc: problems.append(str(exc)))
     return url, (problems[0] if problems else None)
@@ -40,7 +46,7 @@ def _decoder(key: state.Key) -> tuple[str | None, str | None]:
 def _points(key: state.Key, reach: float) -> tuple[str, list[float]]:
     """(URL of the plane's points, the plane's extent): z_mean's first two dims by class."""
     z_mean, _ = state.encodings(key)
-    _, y_test, _ = state.test_set(state.checkpoint_at(key).config.dataset)
+    _, y_test, _ = state.test_set(state.config_at(key).dataset)
     xy = z_mean[:, :2]
     return publish_points(xy, y_test), latent_plane.plane_extent(xy, min_extent=max(3.5, reach))
 
@@ -86,6 +92,8 @@ def _server_pad(pad_args: dict, model: str, j: int) -> None:
     """The pad when the browser cannot decode: each move reruns only this fragment."""
     if _take(st.session_state.get(PAD_KEY), model, j):
         st.rerun()  # a release: the whole page, so the details below follow
+    from vae import evaluate  # TensorFlow: only a pad that decodes on the server needs it
+
     z = _point(LIVE, model, j)
     image = evaluate.decode(state.load(model).model, np.asarray([z], np.float32))[0]
     drag_pad(**pad_args, decoder_url=None, z_init=z, server_image=image, key=PAD_KEY)
@@ -181,11 +189,11 @@ present = presentation.is_on()
 if not present:  # a projector gives every pixel to the plane
     st.title("Drag through the latent space")
 plane = state.active_plane("the pad")
-ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
+key, j = plane.key, plane.config.latent_dim
 path = key[0]
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
-share.share_bar(ckpt)
+share.share_bar(plane)  # its name and config: no model needs building to say them
 linked = url_state.read(url_state.Z, url_state.latent(j))  # a shared link's marker
 if linked is not None:
     st.session_state[LIVE] = st.session_state[RELEASED] = (path, linked)
@@ -247,3 +255,4 @@ with detail_col:
     details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names, present)
 # Changes only on a release: a drag costs the server nothing, the link follows the marker.
 url_state.write(url_state.Z, url_state.show_latent(_point(RELEASED, path, j)))
+state.warm_up(path)  # drawn without the model: build it now for the next page

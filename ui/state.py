@@ -4,12 +4,19 @@ Models and the test set live in ``st.cache_resource`` (shared by every session,
 read-only); other arrays in ``st.cache_data``, keyed by a checkpoint's ``Key``.
 ``st.session_state`` holds only small UI state, such as the active checkpoint's path,
 set only when absent.
+
+Nothing here imports TensorFlow until a page asks for the model itself: a page served
+from what is stored beside the weights (vae/precompute.py) draws without it, and
+``warm_up`` builds the model in the background afterwards, so the next page finds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +24,8 @@ import numpy as np
 import streamlit as st
 
 from ui import streamlit_patches, url_state
-from vae import checkpoint, evaluate, manifold, palette, precompute, run_list
+from vae import checkpoint, manifold, palette, precompute, run_list
+from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
 
@@ -36,6 +44,10 @@ MANIFOLD_SIZE, MANIFOLD_MODE, MANIFOLD_SPAN = "manifold_n", "manifold_mode", "ma
 Key = tuple[str, float]
 # Class colours of the latent plane (Latent map, Drag pad, the exported HTML file).
 CLASS_PALETTE = palette.CLASS_PALETTE
+# The warm-up waits this long after the first page is sent, so the browser fetches what
+# that page needs (its components, the decoder) before TensorFlow's import competes for
+# the two cores and the interpreter.
+WARM_UP_DELAY_S = 2.0
 
 
 def _stamp(path: str) -> float:
@@ -54,6 +66,17 @@ def _load(path: str, stamp: float) -> checkpoint.Checkpoint:
     gc.collect()
     gc.freeze()
     return ckpt
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _config(path: str, stamp: float) -> VAEConfig:
+    return checkpoint.load_config(path)
+
+
+def config_at(key: Key) -> VAEConfig:
+    """The config of the checkpoint ``key``, read from its config.json alone: no model
+    is built, so TensorFlow is not imported. Raises a VAEError if it is unreadable."""
+    return _config(*key)
 
 
 def key_of(path: str | Path) -> Key:
@@ -174,6 +197,8 @@ def encodings(key: Key) -> tuple[np.ndarray, np.ndarray]:
     """(z_mean, z_log_var) [N, J] of the whole test set under the checkpoint ``key``."""
     if (kept := stored(key)) is not None:
         return kept.z_mean, kept.z_log_var
+    from vae import evaluate  # TensorFlow: only when nothing stored fits the weights
+
     ckpt = checkpoint_at(key)
     return evaluate.encode(ckpt.model, test_inputs(ckpt))
 
@@ -193,13 +218,35 @@ def stored(key: Key) -> precompute.Stored | None:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _stored(key: Key, file_stamp: float) -> tuple[precompute.Stored | None, str | None]:
-    config = checkpoint_at(key).config
     try:
+        config = config_at(key)
         n_test = len(test_set(config.dataset)[1])
         kept = precompute.read(
             key[0], dataset=config.dataset, latent_dim=config.latent_dim, n_test=n_test
         )
         return kept, None
+    except (VAEError, OSError) as exc:
+        return None, str(exc)
+
+
+def stored_export(key: Key) -> tuple[dict, bytes] | None:
+    """The decoder's browser export stored beside the weights of ``key``, if theirs:
+    (spec, weights) as ``export.export_decoder`` makes them.
+
+    None if there is none, or it is stale; a damaged file is named in a warning, and
+    the caller exports the model instead.
+    """
+    file = Path(key[0]) / precompute.EXPORT_FILE
+    kept, problem = _stored_export(key, file.stat().st_mtime if file.is_file() else 0.0)
+    if problem:
+        st.warning(f"{problem} The page exports the decoder from the model instead.")
+    return kept
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stored_export(key: Key, file_stamp: float) -> tuple[tuple[dict, bytes] | None, str | None]:
+    try:
+        return precompute.read_export(key[0]), None
     except (VAEError, OSError) as exc:
         return None, str(exc)
 
@@ -224,40 +271,102 @@ def manifold_settings() -> tuple[int, str, float]:
 
 @dataclass(frozen=True)
 class Plane:
-    """The active model with its test set and the test set's codes: what a plane needs."""
+    """The active model's config with its test set and the test set's codes: what a
+    plane needs. The model itself is loaded only when ``ckpt`` is first read."""
 
-    ckpt: checkpoint.Checkpoint
     key: Key
+    config: VAEConfig
     x_test: np.ndarray  # uint8 [N, H, W], read-only
     y_test: np.ndarray  # [N], read-only
     names: tuple[str, ...]
     z_mean: np.ndarray  # [N, J]
     z_log_var: np.ndarray  # [N, J]
 
+    @property
+    def ckpt(self) -> checkpoint.Checkpoint:
+        """The loaded checkpoint: builds the model (TensorFlow) on its first use."""
+        return checkpoint_at(self.key)
+
+    @property
+    def path(self) -> Path:
+        """The checkpoint's folder; with ``config``, what ``share.share_bar`` names."""
+        return Path(self.key[0])
+
+
+def _light_config(key: Key) -> VAEConfig | None:
+    """The config of ``key`` when its stored figures fit its weights, else None.
+
+    The stored figures were computed from these very weights (their sha256 matches), so
+    the weights loaded then: the page may trust them without building the model now.
+    """
+    try:
+        config = config_at(key)
+    except VAEError:
+        return None  # the full load says what is wrong, and falls back to the default
+    return config if stored(key) is not None else None
+
 
 def active_plane(what: str) -> Plane:
     """The active model's test set and encodings, for a page that draws the latent plane.
 
     Stops the page with a message if the test set cannot be encoded, or if the model
-    has a single latent dimension; ``what`` names the thing that needs the plane.
+    has a single latent dimension; ``what`` names the thing that needs the plane. Served
+    from the figures stored beside the weights when they fit, without the model.
     """
-    ckpt = active()
     key = active_key()
+    config = _light_config(key)
+    if config is None:
+        config = active().config
+        key = active_key()  # active() may have fallen back to the default
     try:
-        x_test, y_test, names = test_set(ckpt.config.dataset)
+        x_test, y_test, names = test_set(config.dataset)
         z_mean, z_log_var = encodings(key)
     except VAEError as exc:
         st.error(
             f"The test set could not be encoded: {exc} Choose another model on the Model page."
         )
         st.stop()
-    if ckpt.config.latent_dim < 2:
+    if config.latent_dim < 2:
         st.info(
             f"This model has a one-dimensional latent space; {what} needs a plane (J ≥ 2). "
             "The Manifold and Samples pages work for it; or choose a model with J ≥ 2."
         )
         st.stop()
-    return Plane(ckpt, key, x_test, y_test, names, z_mean, z_log_var)
+    return Plane(key, config, x_test, y_test, names, z_mean, z_log_var)
+
+
+_warm_lock = threading.Lock()
+_warmed: set[str] = set()
+
+
+def warm_up(path: str | Path | None = None) -> None:
+    """Build the model at ``path`` (the active one by default) in a background thread,
+    once per server process and model, so the next page that needs it finds it loaded.
+
+    A page calls this last, once it is drawn: the thread waits WARM_UP_DELAY_S, then
+    imports TensorFlow and loads the checkpoint into the same cache ``load`` reads.
+    """
+    path = str(path or active_path())
+    with _warm_lock:
+        if path in _warmed:
+            return
+        _warmed.add(path)
+    threading.Thread(target=_warm, args=(path,), name="vae-warm-up", daemon=True).start()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _warmed_checkpoint(path: str, stamp: float) -> checkpoint.Checkpoint:
+    # Called from the warm-up thread, where no page is drawn: as a cached function that
+    # calls _load, _load runs nested and shows no spinner.
+    return _load(path, stamp)
+
+
+def _warm(path: str) -> None:
+    time.sleep(WARM_UP_DELAY_S)
+    # A model that does not load is left to the page that asks for it: it says why.
+    with contextlib.suppress(VAEError):
+        _warmed_checkpoint(*key_of(path))
+        from vae import evaluate  # noqa: F401  (what every computing page imports next)
 
 
 @st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)
@@ -265,6 +374,8 @@ def test_terms(key: Key) -> dict[str, np.ndarray]:
     """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] of the whole test set (seed 0)."""
     if (kept := stored(key)) is not None:
         return dict(kept.terms)
+    from vae import evaluate  # TensorFlow: only when nothing stored fits the weights
+
     ckpt = checkpoint_at(key)
     return evaluate.per_example_terms(ckpt.model, test_inputs(ckpt))
 

@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from vae import evaluate, images
+from vae import images
 
 GRID_MODES = ("prior", "linear")
 # The grid first shown: the paper's Fig. 4 layout at a size that reads on a laptop.
@@ -54,6 +54,10 @@ def manifold(
         raise ValueError("the manifold grid needs at least 2 latent dimensions.")
     if d1 == d2 or not (0 <= d1 < j and 0 <= d2 < j):
         raise ValueError(f"choose two different dimensions between 0 and {j - 1}, not {dims}.")
+    # Here, not at the top: the grid's axis and defaults are read by pages that must draw
+    # before TensorFlow is imported (the Drag pad outlines the grid).
+    from vae import evaluate
+
     axis = grid_axis(n, mode, span)
     z1, z2 = np.meshgrid(axis, axis[::-1])
     z = np.zeros((n * n, j), np.float32)

@@ -11,9 +11,18 @@ and stores them in one file, ``precomputed.safetensors``::
     metadata   "format": FORMAT_TAG, "meta": JSON (the weights' sha256, the data set,
                the settings below, the gradient variance and the quadrature's note)
 
-safetensors holds only numbers and a JSON header, so reading it runs no code. ``read``
-trusts nothing: the file is size-capped, parsed, shape- and finiteness-checked, and
-used only if it was computed from the very weights now on disk with today's settings.
+Beside it, ``decoder_export.safetensors`` holds the decoder as the browser runs it
+(vae/export.py's spec and float32 weights), so the Drag pad is served without
+TensorFlow: its first draw need not wait for the model to be built::
+
+    arrays     weights [n] float32: export_decoder's weights, as they are sent
+    metadata   "format": EXPORT_FORMAT_TAG, "meta": JSON (the weights' sha256, the
+               export's spec and its digest)
+
+safetensors holds only numbers and a JSON header, so reading it runs no code.
+``read`` and ``read_export`` trust nothing: the file is size-capped, parsed, shape- and
+finiteness-checked, and used only if it was computed from the very weights now on
+disk (with today's settings).
 A stale file is ignored (the pages compute instead); a damaged one raises a
 ``CorruptPrecomputeError`` that says so.
 """
@@ -37,6 +46,8 @@ from vae.errors import CorruptCheckpointError
 FILE = "precomputed.safetensors"
 FORMAT_TAG = "vae-latent-explorer/precomputed"
 VERSION = 1
+EXPORT_FILE = "decoder_export.safetensors"
+EXPORT_FORMAT_TAG = "vae-latent-explorer/decoder-export"
 # A 2-D model's file is about 0.4 MB; 32 MB leaves room for J = 64 and refuses worse.
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -169,13 +180,15 @@ def write(directory: str | os.PathLike, model=None, x: np.ndarray | None = None)
 
     ``model`` and its test inputs ``x`` [N, H, W, C] are passed by a caller that holds
     them (a training run that just saved its checkpoint); otherwise the checkpoint and
-    its data set's test set are loaded. Fewer test images than the gradient-variance
-    batch (a trial run on a slice) store nothing: None.
+    its data set's test set are loaded. The decoder's browser export is stored too
+    (``write_export``). Fewer test images than the gradient-variance batch (a trial run
+    on a slice) store no figures: None.
     """
     from vae.data import load_dataset, to_model_input
 
     if model is None:
         model = checkpoint.load_checkpoint(directory).model
+    write_export(directory, model)
     config = model.config
     if x is None:
         x = to_model_input(load_dataset(config.dataset).x_test, config.decoder)
@@ -198,7 +211,7 @@ def read(
     path = Path(directory) / FILE
     if not path.is_file():
         return None
-    tensors, meta = _parse(path)
+    tensors, meta = _parse(path, FORMAT_TAG, MAX_BYTES)
     if (
         meta.get("version") != VERSION
         or meta.get("settings") != SETTINGS
@@ -240,20 +253,26 @@ def read(
     )
 
 
-_REWRITE = f"Rewrite it with `python -m vae precompute FOLDER`, or delete {FILE}."
+def _rewrite(name: str) -> str:
+    return f"Rewrite it with `python -m vae precompute FOLDER`, or delete {name}."
 
 
-def _parse(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and metadata of a safetensors file of at most MAX_BYTES, or a clear error."""
+_REWRITE = _rewrite(FILE)
+
+
+def _parse(path: Path, tag: str, cap: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays and metadata of a safetensors file of at most ``cap`` bytes whose format tag
+    is ``tag``, or a clear error."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
+    rewrite = _rewrite(path.name)
     with path.open("rb") as f:
-        data = f.read(MAX_BYTES + 1)  # the size on disk may change after a stat; this cannot
-    if len(data) > MAX_BYTES:
+        data = f.read(cap + 1)  # the size on disk may change after a stat; this cannot
+    if len(data) > cap:
         raise CorruptPrecomputeError(
-            f"{FILE} is larger than {MAX_BYTES // 2**20} MiB, far more than stored figures "
-            f"need; it is not read. {_REWRITE}"
+            f"{path.name} is larger than {cap // 2**20} MiB, far more than what is stored "
+            f"there needs; it is not read. {rewrite}"
         )
     try:
         n = int.from_bytes(data[:8], "little")
@@ -261,7 +280,7 @@ def _parse(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             raise ValueError("no header")
         header = json.loads(data[8 : 8 + n])
         metadata = header.get("__metadata__") if isinstance(header, dict) else None
-        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_TAG:
+        if not isinstance(metadata, dict) or metadata.get("format") != tag:
             raise ValueError("not the format vae writes")
         meta = json.loads(metadata.get("meta", ""), parse_constant=_refuse_constant)
         if not isinstance(meta, dict):
@@ -269,7 +288,7 @@ def _parse(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors = load(data)
     except (SafetensorError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise CorruptPrecomputeError(
-            f"{FILE} is damaged or not written by vae ({exc}). {_REWRITE}"
+            f"{path.name} is damaged or not written by vae ({exc}). {rewrite}"
         ) from exc
     return tensors, meta
 
@@ -294,3 +313,107 @@ def _gradient_variance(value: Any) -> dict[str, dict[str, dict[str, float]]]:
                for v in g.values()):  # fmt: skip
         raise CorruptPrecomputeError(f"{FILE}: a stored gradient variance is not a number ≥ 0.")
     return out
+
+
+# --- the decoder's browser export -----------------------------------------------------
+# The export is a part of the weights: the weights' own cap bounds it.
+EXPORT_MAX_BYTES = checkpoint.MAX_WEIGHTS_BYTES
+
+
+def write_export(directory: str | os.PathLike, model) -> Path | None:
+    """Store ``model``'s decoder as the browser runs it beside its weights; the file's path.
+
+    None if the browser cannot run it (the pad then decodes on the server): nothing is
+    stored, and an export of earlier weights stays stale, so it is never used.
+    """
+    from vae import export
+    from vae.errors import UnsupportedArchitectureError
+
+    try:
+        spec, weights = export.export_decoder(model.decoder)
+    except UnsupportedArchitectureError:
+        return None
+    return save_export(directory, spec, weights)
+
+
+def save_export(directory: str | os.PathLike, spec: dict[str, Any], weights: bytes) -> Path:
+    """Write a decoder export (vae/export.py's spec and weights) beside the weights, atomically."""
+    from safetensors.numpy import save as save_tensors
+
+    from vae import export
+
+    directory = Path(directory)
+    meta = {
+        "weights_sha256": weights_digest(directory),
+        "digest": export.network_digest(spec, weights),
+        "spec": spec,
+    }
+    data = save_tensors(
+        {"weights": np.frombuffer(weights, dtype="<f4")},
+        metadata={"format": EXPORT_FORMAT_TAG, "meta": json.dumps(meta, allow_nan=False)},
+    )
+    path = directory / EXPORT_FILE
+    write_bytes_atomic(path, data)
+    return path
+
+
+def read_export(directory: str | os.PathLike) -> tuple[dict[str, Any], bytes] | None:
+    """(spec, weights) of the stored decoder export, exactly as export_decoder makes them.
+
+    None when there is none, or it was exported from other weights than those now on
+    disk (stale: the caller exports the model itself). Raises CorruptPrecomputeError
+    when the file is there but damaged: too large, not vae's format, its tensors outside
+    the weights, or its bytes not those its digest names.
+    """
+    from vae import export
+
+    path = Path(directory) / EXPORT_FILE
+    if not path.is_file():
+        return None
+    tensors, meta = _parse(path, EXPORT_FORMAT_TAG, EXPORT_MAX_BYTES)
+    if meta.get("weights_sha256") != weights_digest(directory):
+        return None
+    rewrite = _rewrite(EXPORT_FILE)
+    arr, spec = tensors.get("weights"), meta.get("spec")
+    if arr is None or arr.ndim != 1 or arr.dtype != np.float32:
+        raise CorruptPrecomputeError(f"{EXPORT_FILE}: no float32 weights. {rewrite}")
+    if not isinstance(spec, dict) or spec.get("format") != export.FORMAT:
+        raise CorruptPrecomputeError(
+            f"{EXPORT_FILE}: its spec is not a {export.FORMAT} network. {rewrite}"
+        )
+    _check_refs(spec, arr.size, rewrite)
+    weights = arr.astype("<f4", copy=False).tobytes()
+    if meta.get("digest") != export.network_digest(spec, weights):
+        raise CorruptPrecomputeError(
+            f"{EXPORT_FILE}: its spec and weights are not the ones it was written with. {rewrite}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise CorruptPrecomputeError(f"{EXPORT_FILE}: its weights hold NaN or Inf. {rewrite}")
+    return spec, weights
+
+
+def _check_refs(spec: dict[str, Any], n_floats: int, rewrite: str) -> None:
+    """Every tensor a layer names lies inside the ``n_floats`` weights: the browser reads
+    them by offset, so one outside would read garbage or fail there."""
+    layers = spec.get("layers")
+    if not isinstance(layers, list):
+        raise CorruptPrecomputeError(f"{EXPORT_FILE}: its spec lists no layers. {rewrite}")
+    for layer in layers:
+        if not isinstance(layer, dict):
+            raise CorruptPrecomputeError(f"{EXPORT_FILE}: a layer is not an object. {rewrite}")
+        for name, ref in layer.items():
+            if not (isinstance(ref, dict) and "offset" in ref):
+                continue
+            offset, shape = ref.get("offset"), ref.get("shape")
+            ok = (
+                isinstance(offset, int)
+                and isinstance(shape, list)
+                and all(isinstance(d, int) and d > 0 for d in shape)
+                and offset >= 0
+                and offset + math.prod(shape) <= n_floats
+            )
+            if not ok:
+                raise CorruptPrecomputeError(
+                    f"{EXPORT_FILE}: {layer.get('name')!r}'s {name} lies outside its weights. "
+                    f"{rewrite}"
+                )

@@ -54,6 +54,16 @@ def publish_decoder(
         if on_unsupported is not None:
             on_unsupported(exc)
         return None
+    return publish_export(spec, weights)
+
+
+def publish_export(spec: dict[str, Any], weights: bytes) -> str:
+    """Put a decoder export (``export.export_decoder``'s spec and weights) in the served
+    folder; its URL stem ``"models/<digest>"``, as ``publish_decoder`` returns.
+
+    For an export stored beside the checkpoint (vae/precompute.py): the pad is then
+    served without building the model, so its first draw need not wait for TensorFlow.
+    """
     stem = f"models/{export.network_digest(spec, weights)}"
     json_path, bin_path = FRONTEND / f"{stem}.json", FRONTEND / f"{stem}.bin"
     if not (json_path.exists() and bin_path.exists()):
