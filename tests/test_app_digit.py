@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_pages import MediaRecorder, copy_default, open_page, page_images, values
+from tests.app_pages import ROOT, MediaRecorder, copy_default, open_page, page_images, values
 from ui import state
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
-from vae.digit import prepare_digit
+from vae.digit import browser_constants, prepare_digit
 from vae.model import build_vae
 
 
@@ -94,11 +94,51 @@ def test_bad_uploads_show_a_message_or_are_converted(checkpoint):
     assert not at.error and at.get("plotly_chart")
 
 
-def test_draw_mode_shows_the_canvas_and_waits_for_a_digit(checkpoint):
+DRAW_KEY = "digit_draw"  # the drawing pad's key in pages/digit.py
+
+
+def draw_args(at) -> dict:
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+def test_draw_mode_shows_the_live_pad_and_waits_for_a_digit(checkpoint):
     at = open_page("digit", checkpoint)
     at.radio(key="digit_source").set_value("Draw").run()
     assert not at.exception and not at.error
     assert any("draw one" in i.value.lower() for i in at.info)
+    args = draw_args(at)
+    # The encoder and decoder are files the browser fetches, not arguments of every rerun.
+    encoder = ROOT / "components" / "draw_pad" / "frontend" / f"{args['encoder_url']}.json"
+    assert json.loads(encoder.read_text())["head"]["type"] == "gaussian"
+    assert args["decoder_url"].startswith("../components.drag_pad.drag_pad/models/")
+    assert args["prep"] == browser_constants() and args["model_input"] == "bernoulli"
+
+
+@pytest.mark.slow
+def test_a_stroke_sent_by_the_pad_gets_the_servers_figures(checkpoint):
+    at = open_page("digit", checkpoint)
+    at.radio(key="digit_source").set_value("Draw").run()
+    seven = prepare_digit(load_dataset("mnist").x_test[0])
+    at.session_state[DRAW_KEY] = {"image": seven.ravel().tolist(), "seq": 1}  # a release
+    at.run()
+    assert not at.exception and not at.error
+    model = load_checkpoint(checkpoint).model
+    x = to_model_input(seven[None], "bernoulli")
+    z_mean, z_log_var = evaluate.encode(model, x)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Nearest test digits"] == "7"
+    terms = evaluate.per_example_terms(model, x)
+    assert metrics["KL(q(z|x) ‖ p(z))"] == f"{terms['kl'][0]:.2f}"
+    assert f"μ = ({z_mean[0, 0]:.4f}, {z_mean[0, 1]:.4f})" in at.caption[-1].value
+    assert len(at.get("component_instance")) == 1  # the pad stays; no second plane
+
+    at.session_state[DRAW_KEY] = {"image": [0, 1, 2], "seq": 2}  # garbled
+    at.run()
+    assert not at.exception and "784" in at.error[0].value
+    at.session_state[DRAW_KEY] = {"image": None, "seq": 3}  # cleared
+    at.run()
+    assert not at.exception and not at.error and not at.metric
 
 
 def test_a_one_dimensional_model_shows_its_numbers_and_says_why_there_is_no_map(tmp_path):
@@ -141,9 +181,11 @@ def test_map_has_every_pages_class_colours_and_a_true_size_zoom_on_sigma(checkpo
     assert "true size" in at.caption[-1].value
 
 
-def test_the_clear_button_gives_a_fresh_canvas(checkpoint):
-    at = open_page("digit", checkpoint)
+def test_a_model_without_a_plane_draws_on_the_server_canvas_with_a_clear_button(tmp_path):
+    save_checkpoint(tmp_path / "j1", build_vae(VAEConfig(latent_dim=1, seed=2)), epoch=0)
+    at = open_page("digit", tmp_path / "j1")
     at.radio(key="digit_source").set_value("Draw").run()
+    assert any("2 or more latent dimensions" in i.value for i in at.info)
 
     def canvas_id() -> str:
         (canvas,) = [e for e in at.main if "drawable_canvas" in str(getattr(e, "proto", ""))]

@@ -159,10 +159,10 @@ def test_strokes_move_q_live_and_match_keras(keras_model):
 
             # The last stroke's digit reached the server: its figures describe it.
             want_mu = f"μ = ({last[0]:.4f}, {last[1]:.4f})"
+            captions = "[data-testid='stCaptionContainer']"
             until(
                 lambda: any(
-                    want_mu in c.text
-                    for c in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stCaptionContainer']")
+                    want_mu in c.text for c in driver.find_elements(By.CSS_SELECTOR, captions)
                 ),
                 what=f"the server's caption to show {want_mu}",
             )

@@ -141,3 +141,21 @@ def test_extreme_aspect_ratios_and_huge_pictures_are_handled():
     assert np.array_equal(prepare_digit(float_rgb), prepare_digit(rectangle()))
     with pytest.raises(ImageError, match="must be"):
         prepare_digit(np.zeros((4, 4, 2)))
+
+
+def test_a_drawn_digit_from_the_browser_is_checked_before_it_is_encoded():
+    pixels = np.arange(784) % 256
+    np.testing.assert_array_equal(
+        digit.drawn_digit(pixels.tolist()), pixels.reshape(28, 28).astype(np.uint8)
+    )
+    for bad, words in [
+        ([0] * 783, "784"),
+        ([[0] * 28] * 28, "784"),
+        ([0.5] * 784, "whole numbers"),
+        ([256] * 784, "whole numbers"),
+        ([-1] * 784, "whole numbers"),
+        (["x"] * 784, "garbled"),
+        ([float("nan")] * 784, "whole numbers"),
+    ]:
+        with pytest.raises(digit.ImageError, match=words):
+            digit.drawn_digit(bad)

@@ -10,8 +10,9 @@
 //     (H*W*C); image: the prepared 28x28 digit (784 ints); zoom: the inset's factor;
 //     updates: how many times the encoding was drawn; pending: a move is not drawn yet;
 //     sent: how many values went to Python.
-//   window.drawStats = {latencies, prepMs, encodeMs, decodeMs}: ms from the first pointer
-//     event of a frame to the end of that frame's drawing; the steps' own times.
+//   window.drawStats = {latencies, updateMs, prepMs, encodeMs, decodeMs}: ms from the first
+//     pointer event of a frame to the end of that frame's drawing; the whole update's own
+//     time (prepare, encode, decode, draw) and its steps'.
 //   window.drawRaw() -> the drawing's 8-bit pixels (draw_side²), row-major.
 //   window.drawPoint(fx, fy) -> {x, y}: client pixels of a point of the drawing area,
 //     given as fractions of its width and height.
@@ -67,7 +68,7 @@ const drawState = {
   sent: 0,
   error: null,
 };
-const drawStats = { latencies: [], prepMs: [], encodeMs: [], decodeMs: [] };
+const drawStats = { latencies: [], updateMs: [], prepMs: [], encodeMs: [], decodeMs: [] };
 window.drawState = drawState;
 window.drawStats = drawStats;
 
@@ -232,7 +233,9 @@ function update() {
 function frame() {
   state.frameQueued = false;
   if (state.pendingSince === null) return;
+  const t0 = performance.now();
   update();
+  record(drawStats.updateMs, performance.now() - t0);
   record(drawStats.latencies, performance.now() - state.pendingSince);
   state.pendingSince = null;
   drawState.pending = false;
