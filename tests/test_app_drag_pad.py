@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page
 from ui import presentation
-from vae import evaluate, latent_plane
+from vae import evaluate, export, latent_plane, precompute
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
@@ -19,6 +22,60 @@ from vae.model import build_vae
 
 PAD_KEY = "drag_pad.pad"  # the component's key in pages/drag_pad.py
 FRONTEND = ROOT / "components" / "drag_pad" / "frontend"
+CHILD_TIMEOUT = 600  # seconds a child Python may take to open the page: never a verdict
+
+# Opens the Drag pad in a fresh interpreter where importing TensorFlow or Keras raises,
+# loading a checkpoint raises, and the background warm-up only records its call; then
+# releases the marker. Prints what the page showed, as JSON.
+WITHOUT_TENSORFLOW = r"""
+import importlib.abc, json, sys
+
+tried = []
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras"):
+            tried.append(name)
+            raise ImportError(f"{name} is not to be imported for the first draw")
+        return None
+
+sys.meta_path.insert(0, NoTensorFlow())
+
+from streamlit.testing.v1 import AppTest
+from ui import state
+from vae import checkpoint
+
+warmed = []
+state.warm_up = lambda path=None: warmed.append(str(path))
+
+def no_model(*args, **kwargs):
+    raise AssertionError("the model was loaded for the first draw")
+
+checkpoint.load_checkpoint = no_model
+
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=300)
+at.session_state["active_checkpoint"] = sys.argv[2]
+at.switch_page("pages/drag_pad.py")
+at.run()
+first = [str(e.value) for e in at.exception]
+(pad,) = at.get("component_instance")
+args = json.loads(pad.proto.json_args)
+at.session_state["drag_pad.pad"] = {"z": [1.2, -0.8], "seq": 7}
+at.run()
+print(json.dumps({
+    "exceptions": first + [str(e.value) for e in at.exception],
+    "warnings": [w.value for w in at.warning],
+    "title": at.title[0].value,
+    "decoder_url": args["decoder_url"],
+    "points_url": args["points_url"],
+    "subheader": at.subheader[0].value,
+    "metrics": {m.label: m.value for m in at.metric},
+    "neighbours": sum(len(e.proto.imgs) for e in at.get("image")),
+    "warmed": warmed,
+    "tried": tried,
+    "tensorflow_loaded": "tensorflow" in sys.modules or "keras" in sys.modules,
+}))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +92,12 @@ def checkpoint(tmp_path_factory) -> Path:
 def encodings(checkpoint, mnist):
     model = load_checkpoint(checkpoint).model
     return evaluate.encode(model, to_model_input(mnist.x_test, model.config.decoder))
+
+
+def _decoder_stem(checkpoint: Path) -> str:
+    """The URL stem of the checkpoint's decoder exported from the model itself."""
+    spec, weights = export.export_decoder(load_checkpoint(checkpoint).model.decoder)
+    return f"models/{export.network_digest(spec, weights)}"
 
 
 def _pad(at) -> dict:
@@ -207,3 +270,53 @@ def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(ch
     at.run()
     assert at.title[0].value == "Drag through the latent space"
     assert _pad(at)["present"] is False
+
+
+def test_the_pad_is_drawn_from_what_is_stored_without_tensorflow(tmp_path, encodings):
+    folder = copy_default(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, str(ROOT), str(folder)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["exceptions"] == [] and seen["warnings"] == []
+    assert seen["tried"] == [] and not seen["tensorflow_loaded"]
+    assert seen["title"] == "Drag through the latent space"
+    # The very decoder the model exports, and the test set's codes, as files.
+    assert seen["decoder_url"] == _decoder_stem(folder)
+    xy = np.frombuffer((FRONTEND / seen["points_url"]).read_bytes()[:80_000], "<f4")
+    np.testing.assert_array_equal(xy.reshape(-1, 2), encodings[0].astype(np.float32))
+    # A release: the figures and the nearest digits need no model either.
+    assert seen["subheader"] == "At z = (1.20, −0.80)"
+    assert len(seen["metrics"]) == 4 and seen["neighbours"] == 8
+    assert set(seen["warmed"]) == {str(folder)}  # built once the page is drawn
+
+
+def test_a_stale_stored_export_is_ignored_and_the_model_exported(tmp_path):
+    folder = copy_default(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "weights.safetensors").write_bytes(b"the weights of another training")
+    spec, weights = export.export_decoder(build_vae(VAEConfig(seed=9)).decoder)
+    precompute.save_export(other, spec, weights)
+    (other / precompute.EXPORT_FILE).replace(folder / precompute.EXPORT_FILE)
+    at = open_page("drag_pad", folder)
+    assert not at.warning  # stale is not damaged: nothing to say
+    assert _pad(at)["decoder_url"] == _decoder_stem(folder)
+    assert _pad(at)["decoder_url"] != f"models/{export.network_digest(spec, weights)}"
+
+
+def test_a_damaged_stored_export_is_named_and_the_model_exported(tmp_path):
+    folder = copy_default(tmp_path)
+    path = folder / precompute.EXPORT_FILE
+    path.write_bytes(path.read_bytes()[:5000])
+    at = open_page("drag_pad", folder)
+    (warning,) = at.warning
+    assert precompute.EXPORT_FILE in warning.value and "damaged" in warning.value
+    assert "exports the decoder from the model instead" in warning.value
+    assert _pad(at)["decoder_url"] == _decoder_stem(folder)
+    at.session_state[PAD_KEY] = {"z": [0.5, 0.5], "seq": 1}
+    at.run()
+    assert not at.exception and at.subheader[0].value == "At z = (0.50, 0.50)"

@@ -8,7 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
-from vae import checkpoint, precompute
+from vae import checkpoint, export, precompute
+from vae.config import VAEConfig
+from vae.model import build_vae
 from vae.precompute import FILE, CorruptPrecomputeError
 
 N, J = 12, 2
@@ -131,3 +133,106 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_leftovers(folder, monke
         precompute.save(folder, stored(1), dataset="mnist")
     assert (folder / FILE).read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == sorted([checkpoint.WEIGHTS_FILE, FILE])
+
+
+# --- the decoder's browser export -------------------------------------------------------
+def export_spec(n_out: int = 3) -> tuple[dict, bytes]:
+    """A small export as vae/export.py lays one out: a Dense layer's kernel, then its bias."""
+    weights = np.arange(2 * n_out + n_out, dtype="<f4") / 10
+    spec = {
+        "format": export.FORMAT,
+        "network": "decoder",
+        "latent_dim": 2,
+        "input_shape": [2],
+        "output_shape": [n_out],
+        "layers": [
+            {"type": "dense", "name": "dense", "units": n_out, "activation": "relu",
+             "kernel": {"offset": 0, "shape": [2, n_out]},
+             "bias": {"offset": 2 * n_out, "shape": [n_out]}},
+        ],
+        "head": dict(export.SIGMOID_HEAD),
+    }  # fmt: skip
+    return spec, weights.tobytes()
+
+
+def test_a_stored_export_is_read_back_exactly(folder):
+    spec, weights = export_spec()
+    precompute.save_export(folder, spec, weights)
+    back_spec, back_weights = precompute.read_export(folder)
+    assert back_spec == spec and back_weights == weights
+    assert export.network_digest(back_spec, back_weights) == export.network_digest(spec, weights)
+
+
+def test_the_models_own_export_is_stored_byte_for_byte(tmp_path):
+    model = build_vae(VAEConfig(seed=3))
+    checkpoint.save_checkpoint(tmp_path, model, epoch=0, include_optimizer=False)
+    assert precompute.write_export(tmp_path, model) == tmp_path / precompute.EXPORT_FILE
+    fresh = export.export_decoder(model.decoder)
+    kept = precompute.read_export(tmp_path)
+    assert kept == fresh
+    # What the browser fetches is written from either one as the same two files.
+    a = export.write_export(*fresh, tmp_path / "a", "decoder")
+    b = export.write_export(*kept, tmp_path / "b", "decoder")
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+
+
+def test_an_export_the_browser_cannot_run_stores_nothing(tmp_path):
+    model = build_vae(VAEConfig(precision="mixed_bfloat16", seed=1))
+    checkpoint.save_checkpoint(tmp_path, model, epoch=0, include_optimizer=False)
+    assert precompute.write_export(tmp_path, model) is None
+    assert precompute.read_export(tmp_path) is None
+
+
+def test_an_export_of_other_weights_is_ignored(folder):
+    assert precompute.read_export(folder) is None  # none stored
+    precompute.save_export(folder, *export_spec())
+    (folder / checkpoint.WEIGHTS_FILE).write_bytes(b"retrained weights")
+    assert precompute.read_export(folder) is None
+
+
+def _flip_last_weight(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 0x01])  # the last float's lowest bit
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda data: data[: len(data) // 2], "damaged"),
+        (lambda data: pickle.dumps({"weights": [1.0]}), "damaged"),
+        (_flip_last_weight, "not the ones it was written with"),
+    ],
+    ids=["truncated", "pickle", "flipped bit"],
+)
+def test_a_damaged_export_says_so(folder, damage, message):
+    precompute.save_export(folder, *export_spec())
+    path = folder / precompute.EXPORT_FILE
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CorruptPrecomputeError, match=message) as exc:
+        precompute.read_export(folder)
+    assert precompute.EXPORT_FILE in str(exc.value)
+    assert "python -m vae precompute" in str(exc.value)  # says what to do
+
+
+def test_an_export_whose_tensors_lie_outside_its_weights_is_refused(folder):
+    spec, weights = export_spec()
+    spec["layers"][0]["bias"]["offset"] = 7  # 3 floats from 7 run past the 9 there are
+    precompute.save_export(folder, spec, weights)
+    with pytest.raises(CorruptPrecomputeError, match="'dense''s bias lies outside"):
+        precompute.read_export(folder)
+
+
+def test_an_export_with_non_finite_weights_is_refused(folder):
+    spec, weights = export_spec()
+    bad = np.frombuffer(weights, "<f4").copy()
+    bad[4] = np.inf
+    precompute.save_export(folder, spec, bad.tobytes())
+    with pytest.raises(CorruptPrecomputeError, match="NaN or Inf"):
+        precompute.read_export(folder)
+
+
+def test_an_oversized_export_is_refused_before_it_is_parsed(folder, monkeypatch):
+    precompute.save_export(folder, *export_spec())
+    size = (folder / precompute.EXPORT_FILE).stat().st_size
+    monkeypatch.setattr(precompute, "EXPORT_MAX_BYTES", size - 1)
+    with pytest.raises(CorruptPrecomputeError, match="larger than"):
+        precompute.read_export(folder)
