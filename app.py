@@ -23,6 +23,7 @@ pg = st.navigation(
             st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_view:"),
             st.Page("pages/samples.py", title="Samples & interpolation", icon=":material/casino:"),
             st.Page("pages/digit.py", title="Your digit", icon=":material/draw:"),
+            st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         ],
         "Learn": [
             st.Page("pages/estimators.py", title="Estimators", icon=":material/school:"),

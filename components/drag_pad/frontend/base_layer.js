@@ -25,13 +25,14 @@ function haloText(ctx, text, x, y, halo) {
   ctx.fillText(text, x, y);
 }
 
-export function drawBase(state) {
+// canvas: the plane's base canvas; a page with two planes passes each its own.
+export function drawBase(state, canvas = el.base) {
   const { view, colors: c, points, args } = state;
   if (!view) return;
   const X = (x) => px(view, x);
   const Y = (y) => py(view, y);
-  const dpr = el.base.width / view.size;
-  const ctx = el.base.getContext("2d");
+  const dpr = canvas.width / view.size;
+  const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, view.size, view.size);
   const { left, top, plotW, plotH } = view;

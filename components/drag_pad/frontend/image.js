@@ -2,9 +2,9 @@
 import { el, setText } from "./dom.js";
 
 // probs: H*W*C probabilities, HWC order; shape: [H, W, C]. Copied into one reused buffer.
-export function drawImage(state, probs, shape) {
+// canvas: the image's canvas; a page with two images passes each its own.
+export function drawImage(state, probs, shape, canvas = el.image) {
   const [h, w, ch] = shape;
-  const canvas = el.image;
   if (canvas.width !== w || canvas.height !== h || !state.imageData) {
     canvas.width = w;
     canvas.height = h;

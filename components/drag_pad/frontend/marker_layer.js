@@ -3,11 +3,12 @@
 import { el } from "./dom.js";
 import { px, py } from "./view.js";
 
-export function drawOverlay(state) {
+// canvas: the plane's overlay; a page with two planes passes each its own.
+export function drawOverlay(state, canvas = el.overlay) {
   const { view, colors: c, marker, hoverZ } = state;
   if (!view) return;
-  const dpr = el.overlay.width / view.size;
-  const ctx = el.overlay.getContext("2d");
+  const dpr = canvas.width / view.size;
+  const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, view.size, view.size);
   if (!marker) return;
