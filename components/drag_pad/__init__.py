@@ -131,15 +131,18 @@ def drag_pad(
     if server_image is not None:
         probs = np.asarray(server_image, np.float32)
         image = {"shape": list(probs.shape), "data": np.round(probs.ravel(), 5).tolist()}
+    # Tuples, not lists: Streamlit asks of every list argument whether it is a data frame,
+    # and the asking imports pandas (seconds on a first visit); a tuple it passes as JSON
+    # at once, as the same array.
     return _component(
         decoder_url=decoder_url,
         points_url=points_url,
-        class_names=list(class_names),
-        palette=list(palette),
-        z_init=[float(v) for v in z_init],
+        class_names=tuple(class_names),
+        palette=tuple(palette),
+        z_init=tuple(float(v) for v in z_init),
         reset=int(reset),
-        extent=[float(v) for v in extent],
-        manifold_range=None if manifold_range is None else [float(v) for v in manifold_range],
+        extent=tuple(float(v) for v in extent),
+        manifold_range=None if manifold_range is None else tuple(float(v) for v in manifold_range),
         height=height,
         present=bool(present),
         server_image=image,
