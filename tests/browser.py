@@ -46,6 +46,7 @@ PAGES = [
     ("samples", "[data-testid='stImage'] img"),
     ("digit", "[data-testid='stFileUploader']"),
     ("estimators", "[data-testid='stPlotlyChart']"),
+    ("compare", "iframe[title='components.compare_pad.compare_pad']"),
 ]
 
 

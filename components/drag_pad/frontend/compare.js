@@ -265,7 +265,8 @@ function render(a, th) {
   for (const p of panels) {
     p.spec = a.planes[p.i];
     p.args = { palette: p.spec.palette, manifold_range: null };
-    p.name.textContent = p.spec.name;
+    // A run's name may break after its folder ("runs/" + name), not inside a word.
+    p.name.textContent = p.spec.name.replaceAll("/", "/\u200b");
     p.mass.textContent = (100 * p.spec.empty_prior_mass).toFixed(1) + "%";
   }
   showHint();

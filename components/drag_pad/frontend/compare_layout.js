@@ -8,7 +8,8 @@ const PLANE_MIN = 260; // px: a narrower plane puts the images above both planes
 const SIDE_MIN = 150; // px: room for a model's name beside its plane
 const TEXT_BELOW = 90; // px under the planes: the z readout and the hint
 const TEXT_BELOW_PRESENT = 50; // in presentation mode only the readout, at 28 px
-const SIDE_TEXT = 90; // px of a stacked side that is not the image: name and caption
+const SIDE_TEXT = 60; // px of a stacked side that is not the image: its name and figure
+const HEADER = 60; // px of the window under Streamlit's top bar
 const VIEWPORT_MARGIN = 16;
 
 // The browser window's height below the frame's top; ``fallback`` if it cannot be read.
@@ -48,7 +49,7 @@ export function layoutPlanes(panels, app, root, force) {
     // small enough that both fit the window with the images (once scrolled to the frame).
     zoom = Math.max(3, Math.min(8, Math.floor((half * 0.75) / w)));
     sideW = half;
-    const room = (windowHeight(asked * 2) - zoom * h - SIDE_TEXT - TEXT_BELOW) / 2;
+    const room = (windowHeight(asked * 2) - HEADER - zoom * h - SIDE_TEXT - TEXT_BELOW) / 2;
     size = Math.floor(Math.min(width, Math.max(220, room)));
   } else {
     const tall = present ? Math.max(300, viewportHeight(asked)) : asked;
