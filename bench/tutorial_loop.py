@@ -1,8 +1,7 @@
 """The reference variant: the TensorFlow CVAE tutorial's loss, step and input pipeline.
 
 Kept as in tensorflow/docs tutorials/generative/cvae, on ``vae.model.build_vae``'s
-network built with Keras's own Conv2DTranspose layers (the tutorial's; ``vae.model``
-runs the stride-2 ones as sub-pixel convolutions, the same function), except that the noise takes tf.shape (the tutorial's mean.shape breaks on a
+network, except that the noise takes tf.shape (the tutorial's mean.shape breaks on a
 short batch).
 """
 
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from unittest import mock
 
 import keras
 import numpy as np
@@ -52,8 +50,7 @@ def run_reference(
     config: VAEConfig, x_train: np.ndarray, make_tracker: Callable[[VAE], Tracker]
 ) -> Tracker:
     """Train with the tutorial's loop until the tracker says stop; config: network and settings."""
-    with mock.patch("vae.model.Conv2DTranspose", keras.layers.Conv2DTranspose):
-        model = build_vae(config)
+    model = build_vae(config)
     optimizer = keras.optimizers.Adam(config.learning_rate)
     tracker = make_tracker(model)
     train_dataset = (
