@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from vae import losses
 from vae.config import VAEConfig
-from vae.subpixel import Conv2DTranspose
 
 
 def build_encoder(config: VAEConfig) -> keras.Model:
@@ -47,11 +46,10 @@ def build_decoder(config: VAEConfig) -> keras.Model:
     z = keras.Input(shape=(config.latent_dim,), name="z")
     h = keras.layers.Dense(int(np.prod(base)), activation="relu", name="dense", dtype=dt)(z)
     h = keras.layers.Reshape(base, name="reshape", dtype=dt)(h)
-    # The stride-2 layers run as sub-pixel convolutions (vae.subpixel): same weights, faster.
-    h = Conv2DTranspose(
+    h = keras.layers.Conv2DTranspose(
         f2, 3, strides=2, padding="same", activation="relu", name="deconv1", dtype=dt
     )(h)
-    h = Conv2DTranspose(
+    h = keras.layers.Conv2DTranspose(
         f1, 3, strides=2, padding="same", activation="relu", name="deconv2", dtype=dt
     )(h)
     # The likelihood needs float32 logits: bfloat16 has 8 bits of mantissa.
