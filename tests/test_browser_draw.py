@@ -75,8 +75,10 @@ def open_drawing(driver, url: str) -> None:
         what="the Draw choice",
     )[0].click()
     wait_rendered(driver, DRAW)
+    # The choice just above the pad goes to the top, under Streamlit's header: the
+    # drawing area is then in view on every screen, a phone's included.
     driver.execute_script(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", DRAW
+        "document.querySelector(\"[data-testid='stRadio']\").scrollIntoView({block: 'start'})"
     )
     until(lambda: draw_state(driver)["ready"], what="the pad to load the encoder and decoder")
 
@@ -177,6 +179,11 @@ def test_the_pad_fits_without_sideways_scrolling(size):
     with streamlit_server() as url:
         driver = chrome(*size)
         try:
+            # Chromium's window is never narrower than 500 px: a phone's width is emulated.
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
+            )
             open_drawing(driver, url)
             for points in STROKES:
                 stroke(driver, points)
@@ -192,9 +199,6 @@ def test_the_pad_fits_without_sideways_scrolling(size):
                 "return [r.right, document.documentElement.clientWidth];",
             )
             assert inner[0] <= inner[1] + 1, f"the pad is wider than its frame: {inner}"
-            driver.execute_script(
-                "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", DRAW
-            )
             driver.save_screenshot(str(screenshot_dir() / f"digit_drawn_{size[0]}x{size[1]}.png"))
         finally:
             driver.quit()

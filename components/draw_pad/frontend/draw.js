@@ -29,7 +29,7 @@ import { drawPosterior } from "./posterior_layer.js";
 import { prepareDigit, toModelInput } from "./prepare.js";
 
 const GAP = 20; // px between the columns (as in the CSS)
-const SIDE_W = 190; // px: the figures' column beside the plane
+const SIDE_W = 160; // px: the figures' column beside the plane
 const SIDE_NARROW = 118; // px: the same column on a phone, beside the drawing
 const SKETCH_MAX = 280; // px on screen
 const PLANE_MIN = 300; // px: a narrower frame puts the plane below the drawing
@@ -305,6 +305,7 @@ function layout() {
   el.pad.classList.toggle("stacked", stacked);
   for (const c of [el.image, el.input]) c.style.width = c.style.height = pic + "px";
   document.getElementById("side").style.width = (stacked ? SIDE_NARROW : SIDE_W) + "px";
+  document.getElementById("foot").style.width = stacked ? size + "px" : SIDE_W + "px";
 
   const key = [size, sketch, window.devicePixelRatio, JSON.stringify(state.args.extent)].join("|");
   if (key === state.sizeKey && state.view) return false;

@@ -2,11 +2,11 @@
 // ellipses at their true size, and, since a trained encoder's σ is often a few
 // hundredths (a pixel on the plane), a zoom inset around μ that says how much it
 // magnifies.
-import { minus } from "../components.drag_pad.drag_pad/format.js";
 import { withAlpha } from "../components.drag_pad.drag_pad/theme.js";
 import { px, py } from "../components.drag_pad.drag_pad/view.js";
 
 const INSET_FRACTION = 0.36; // of the plot's width
+const INSET_MIN = 120; // px: room for its two labels
 const INSET_FILL = 0.42; // the 2σ ellipse's larger half-axis, as a fraction of the inset
 
 function ellipses(ctx, cx, cy, rx, ry, color, width) {
@@ -51,7 +51,7 @@ export function drawPosterior(state, canvas, q) {
   const my = py(view, mu[1]);
 
   // The inset: top right of the plot, centred on μ.
-  const s = Math.round(view.plotW * INSET_FRACTION);
+  const s = Math.round(Math.min(view.plotW / 2, Math.max(INSET_MIN, view.plotW * INSET_FRACTION)));
   const ix = view.left + view.plotW - s - 6;
   const iy = view.top + 6;
   const scale = Math.max(view.scale, (INSET_FILL * s) / (2 * Math.max(sigma[0], sigma[1])));
@@ -111,7 +111,7 @@ export function drawPosterior(state, canvas, q) {
   ctx.fillText(label, ix + 5, iy + 4);
   ctx.font = "12px " + font;
   ctx.textBaseline = "bottom";
-  ctx.fillText(minus("1σ, 2σ of q(z|x)"), ix + 5, iy + s - 4);
+  ctx.fillText("q(z|x): 1σ, 2σ", ix + 5, iy + s - 4);
   ctx.restore();
   return zoom;
 }
