@@ -325,10 +325,17 @@ function layout() {
   return true;
 }
 
+let frameHeight = 0;
+// The status line's text can change the pad's height: the frame follows it.
+function sendHeight() {
+  const h = Math.ceil(el.pad.getBoundingClientRect().height) + 6;
+  if (h !== frameHeight) setFrameHeight((frameHeight = h));
+}
+
 function redraw() {
   drawBase(state);
   drawPosterior(state, el.overlay, state.args.q_color);
-  setFrameHeight(Math.ceil(el.pad.getBoundingClientRect().height) + 6);
+  sendHeight();
 }
 
 function showStatus() {
@@ -338,6 +345,7 @@ function showStatus() {
     el.status,
     "Encoded in your browser on every stroke" + (ms === null ? "." : " · " + ms.toFixed(1) + " ms."),
   );
+  if (state.args) sendHeight();
 }
 
 async function loadAll(a) {
