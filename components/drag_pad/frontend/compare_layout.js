@@ -4,7 +4,8 @@ import { setFrameHeight } from "./protocol.js";
 import { makeView } from "./view.js";
 
 const GAP = 16; // px between the grid's columns (as in compare.html's CSS)
-const PLANE_MIN = 260; // px: a narrower plane puts the images above both planes
+const PLANE_MIN = 260; // px: a narrower plane puts its image above it, or on a phone
+// both images above both planes
 const SIDE_MIN = 150; // px: room for a model's name beside its plane
 const TEXT_BELOW = 90; // px under the planes: the z readout and the hint
 const TEXT_BELOW_PRESENT = 50; // in presentation mode only the readout, at 28 px
@@ -42,7 +43,9 @@ export function layoutPlanes(panels, app, root, force) {
   const half = (width - GAP) / 2;
   let zoom = Math.max(4, Math.min(present ? 14 : 9, Math.floor((half * 0.3) / w)));
   let sideW = Math.max(zoom * w, SIDE_MIN);
-  const stacked = half - sideW - GAP < PLANE_MIN;
+  const beside = half - sideW - GAP >= PLANE_MIN;
+  const stacked = !beside && half < PLANE_MIN;
+  const tops = !beside && !stacked;
   let size;
   if (stacked) {
     // A phone: both images in a row on top, then the planes one under the other, each
@@ -51,18 +54,24 @@ export function layoutPlanes(panels, app, root, force) {
     sideW = half;
     const room = (windowHeight(asked * 2) - HEADER - zoom * h - SIDE_TEXT - TEXT_BELOW) / 2;
     size = Math.floor(Math.min(width, Math.max(220, room)));
+  } else if (tops) {
+    // Too narrow for an image beside each plane: each image above its plane.
+    zoom = Math.max(3, Math.min(5, Math.floor((half * 0.3) / w)));
+    sideW = half;
+    size = Math.floor(Math.min(half, asked - zoom * h - TEXT_BELOW));
   } else {
     const tall = present ? Math.max(300, viewportHeight(asked)) : asked;
     const below = present ? TEXT_BELOW_PRESENT : TEXT_BELOW;
     size = Math.floor(Math.min(half - sideW - GAP, tall - below));
   }
+  root.classList.toggle("tops", tops);
   root.classList.toggle("stacked", stacked);
   let resized = false;
   for (const p of panels) {
     const [ph, pw] = p.decoder ? p.decoder.outputShape : [28, 28];
     p.image.style.width = zoom * pw + "px";
     p.image.style.height = zoom * ph + "px";
-    p.side.style.width = stacked ? "" : sideW + "px";
+    p.side.style.width = beside ? sideW + "px" : "";
     const extent = p.spec && p.spec.extent;
     const key = [size, window.devicePixelRatio, JSON.stringify(extent)].join("|");
     if (!force && key === p.sizeKey && p.view) continue;
