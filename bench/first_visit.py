@@ -117,7 +117,11 @@ def main() -> None:
     print(f"{'page':<16} {'first':>7} {'second':>7} {'ratio':>6}")
     for page, r in pages.items():
         print(f"{page:<16} {r['first_s']:7.2f} {r['second_s']:7.2f} {r['first/second']:6.1f}")
+    # The machine's load says how far these seconds stand from an idle machine's.
+    load = [round(v, 1) for v in os.getloadavg()]
+    print(f"load average (1, 5, 15 min) at the end: {load}")
     summary = {
+        "load_average": load,
         "server_healthy_s": round(healthy, 2),
         "slowest_first_s": max(r["first_s"] for r in pages.values()),
         "total_s": round(time.perf_counter() - spawned, 1),

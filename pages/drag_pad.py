@@ -42,13 +42,15 @@ def _decoder(key: state.Key) -> tuple[str | None, str | None]:
     return url, (problems[0] if problems else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _points(key: state.Key, reach: float) -> tuple[str, list[float]]:
-    """(URL of the plane's points, the plane's extent): z_mean's first two dims by class."""
-    z_mean, _ = state.encodings(key)
-    _, y_test, _ = state.test_set(state.config_at(key).dataset)
-    xy = z_mean[:, :2]
-    return publish_points(xy, y_test), latent_plane.plane_extent(xy, min_extent=max(3.5, reach))
+def _points(plane: state.Plane, reach: float) -> tuple[str, list[float]]:
+    """(URL of the plane's points, the plane's extent): z_mean's first two dims by class.
+
+    Not cached: a hash of 90 kB and a file that is already there cost a millisecond,
+    and a cached call would replay a warning the encodings gave once more.
+    """
+    xy = plane.z_mean[:, :2]
+    url = publish_points(xy, plane.y_test)
+    return url, latent_plane.plane_extent(xy, min_extent=max(3.5, reach))
 
 
 def _manifold_range() -> list[float]:
@@ -201,7 +203,7 @@ url_state.restore(SWITCHES)
 
 decoder_url, problem = _decoder(key)
 manifold_range = _manifold_range()
-points_url, extent = _points(key, manifold_range[1])
+points_url, extent = _points(plane, manifold_range[1])
 _take(st.session_state.get(PAD_KEY), path, j)  # the browser's last point, before drawing
 pad_args = {
     "points_url": points_url,

@@ -320,3 +320,14 @@ def test_a_damaged_stored_export_is_named_and_the_model_exported(tmp_path):
     at.session_state[PAD_KEY] = {"z": [0.5, 0.5], "seq": 1}
     at.run()
     assert not at.exception and at.subheader[0].value == "At z = (0.50, 0.50)"
+
+
+def test_damaged_stored_figures_are_named_once_and_the_pad_computes_them(tmp_path, encodings):
+    folder = copy_default(tmp_path)
+    path = folder / precompute.FILE
+    path.write_bytes(path.read_bytes()[:5000])
+    at = open_page("drag_pad", folder)
+    (warning,) = at.warning
+    assert precompute.FILE in warning.value and "computes its figures instead" in warning.value
+    xy = np.frombuffer((FRONTEND / _pad(at)["points_url"]).read_bytes()[:80_000], "<f4")
+    np.testing.assert_allclose(xy.reshape(-1, 2), encodings[0], atol=1e-5)

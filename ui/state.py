@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
 import threading
 import time
@@ -48,6 +49,9 @@ CLASS_PALETTE = palette.CLASS_PALETTE
 # that page needs (its components, the decoder) before TensorFlow's import competes for
 # the two cores and the interpreter.
 WARM_UP_DELAY_S = 2.0
+# What the other pages import next, besides the model: the engine's TensorFlow functions,
+# and the figures' libraries (Streamlit's charts and tables import pandas).
+WARM_MODULES = ("vae.evaluate", "plotly.graph_objects", "pandas")
 
 
 def _stamp(path: str) -> float:
@@ -209,11 +213,15 @@ def stored(key: Key) -> precompute.Stored | None:
     None if there are none, or they are stale; a damaged file is named in a warning,
     and the caller computes instead.
     """
-    file = Path(key[0]) / precompute.FILE
-    kept, problem = _stored(key, file.stat().st_mtime if file.is_file() else 0.0)
+    kept, problem = _stored_figures(key)
     if problem:
         st.warning(f"{problem} The page computes its figures instead.")
     return kept
+
+
+def _stored_figures(key: Key) -> tuple[precompute.Stored | None, str | None]:
+    file = Path(key[0]) / precompute.FILE
+    return _stored(key, file.stat().st_mtime if file.is_file() else 0.0)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -303,7 +311,8 @@ def _light_config(key: Key) -> VAEConfig | None:
         config = config_at(key)
     except VAEError:
         return None  # the full load says what is wrong, and falls back to the default
-    return config if stored(key) is not None else None
+    # Quietly: a damaged file is named once, by the page's own call for the figures.
+    return config if _stored_figures(key)[0] is not None else None
 
 
 def active_plane(what: str) -> Plane:
@@ -344,7 +353,8 @@ def warm_up(path: str | Path | None = None) -> None:
     once per server process and model, so the next page that needs it finds it loaded.
 
     A page calls this last, once it is drawn: the thread waits WARM_UP_DELAY_S, then
-    imports TensorFlow and loads the checkpoint into the same cache ``load`` reads.
+    imports TensorFlow and loads the checkpoint into the same cache ``load`` reads, then
+    imports WARM_MODULES.
     """
     path = str(path or active_path())
     with _warm_lock:
@@ -366,7 +376,8 @@ def _warm(path: str) -> None:
     # A model that does not load is left to the page that asks for it: it says why.
     with contextlib.suppress(VAEError):
         _warmed_checkpoint(*key_of(path))
-        from vae import evaluate  # noqa: F401  (what every computing page imports next)
+    for module in WARM_MODULES:
+        importlib.import_module(module)
 
 
 @st.cache_data(show_spinner="Computing the ELBO of every test image…", max_entries=4)
