@@ -49,9 +49,9 @@ CLASS_PALETTE = palette.CLASS_PALETTE
 # that page needs (its components, the decoder) before TensorFlow's import competes for
 # the two cores and the interpreter.
 WARM_UP_DELAY_S = 2.0
-# What the other pages import next, besides the model: the engine's TensorFlow functions,
-# and the figures' libraries (Streamlit's charts and tables import pandas).
-WARM_MODULES = ("vae.evaluate", "plotly.graph_objects", "pandas")
+# What the other pages import next, besides the model: the engine's TensorFlow functions
+# and the figures' library.
+WARM_MODULES = ("vae.evaluate", "plotly.graph_objects")
 
 
 def _stamp(path: str) -> float:
@@ -64,6 +64,7 @@ def _stamp(path: str) -> float:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _load(path: str, stamp: float) -> checkpoint.Checkpoint:
+    import_tensorflow()
     ckpt = checkpoint.load_checkpoint(path)
     # TensorFlow's many long-lived objects make every full collection slow; moving
     # what exists now out of the collector's reach keeps later ones cheap.
@@ -81,6 +82,19 @@ def config_at(key: Key) -> VAEConfig:
     """The config of the checkpoint ``key``, read from its config.json alone: no model
     is built, so TensorFlow is not imported. Raises a VAEError if it is unreadable."""
     return _config(*key)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow before Keras, as every page's ``vae.evaluate`` does.
+
+    TensorFlow and Keras import each other. Two threads that start them in opposite
+    orders (one ``import keras``, as building a model does, the other ``import
+    tensorflow``) each hold the lock the other waits for; Python then hands one of them
+    a half-imported module, and it fails. The same order everywhere makes the later
+    thread simply wait: this matters once the warm-up imports them in the background
+    while a page imports them too.
+    """
+    importlib.import_module("tensorflow")
 
 
 def key_of(path: str | Path) -> Key:
@@ -373,6 +387,7 @@ def _warmed_checkpoint(path: str, stamp: float) -> checkpoint.Checkpoint:
 
 def _warm(path: str) -> None:
     time.sleep(WARM_UP_DELAY_S)
+    import_tensorflow()  # first, alone: see import_tensorflow
     # A model that does not load is left to the page that asks for it: it says why.
     with contextlib.suppress(VAEError):
         _warmed_checkpoint(*key_of(path))
