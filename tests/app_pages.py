@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from deadline import DEADLINE_S
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -25,7 +26,7 @@ def copy_default(folder: Path) -> Path:
 
 def open_page(page: str, checkpoint: Path) -> AppTest:
     """Run app.py with ``checkpoint`` active and switch to ``pages/<page>.py``."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state["active_checkpoint"] = str(checkpoint)
     # Switch before the first run: running the default page (the Drag pad) first would
     # encode the test set and export the decoder for nothing.

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from deadline import DEADLINE_S
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -51,7 +53,9 @@ PAGES = [
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 120.0) -> Iterator[str]:
+def streamlit_server(
+    env: dict[str, str] | None = None, timeout: float = DEADLINE_S
+) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free loopback port; yields its URL."""
     with streamlit_process(env, timeout) as (url, _):
         yield url
@@ -59,7 +63,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 120.0) 
 
 @contextlib.contextmanager
 def streamlit_process(
-    env: dict[str, str] | None = None, timeout: float = 120.0
+    env: dict[str, str] | None = None, timeout: float = DEADLINE_S
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``streamlit_server`` that also yields the server's process (its pid, for /proc)."""
     port = free_port()
@@ -131,7 +135,7 @@ def screenshot_dir() -> Path:
     return path
 
 
-def wait_rendered(driver, selector: str, timeout: float = 180.0) -> None:
+def wait_rendered(driver, selector: str, timeout: float = DEADLINE_S) -> None:
     """Streamlit draws over a websocket after load: wait for content and an idle script."""
     from selenium.webdriver.common.by import By
 
@@ -152,7 +156,7 @@ def wait_rendered(driver, selector: str, timeout: float = 180.0) -> None:
 
 # --- the drag pad (components/drag_pad) -------------------------------------------------
 PAD = "iframe[title='components.drag_pad.drag_pad']"
-WAIT_S = 120.0  # the longest any wait for the page may take before it counts as a failure
+WAIT_S = DEADLINE_S  # the longest any wait for the page may take before it counts as a failure
 
 
 def until(fn, timeout: float = WAIT_S, what: str = "condition"):

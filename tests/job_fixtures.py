@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from deadline import DEADLINE_S
 from helpers import tiny_config
 
 from vae.jobs import JobManager
 
-TIMEOUT = 120  # seconds a test waits for a job's thread or state before failing
+TIMEOUT = DEADLINE_S  # seconds a test waits for a job's thread or state before failing
 
 
 def blobs(n_train: int = 96, n_test: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from deadline import DEADLINE_S
 from helpers import perturb_weights, tiny_config, write_mnist_npz
 
 from tests.app_pages import copy_default, open_page
@@ -17,7 +18,7 @@ from vae.checkpoint import save_checkpoint
 from vae.model import build_vae
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120  # seconds a test waits for a thread, a child process or a page state
+TIMEOUT = DEADLINE_S  # seconds a test waits for a thread, a child process or a page state
 
 
 @pytest.fixture(name="active", scope="module")

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from compare_fixtures import MIRROR, SHIPPED, make_runs
+from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT
@@ -34,7 +35,7 @@ def app(folders, monkeypatch):
     monkeypatch.setenv("VAE_DATA_DIR", str(data))
 
     def open_compare(**params) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
         for k, v in params.items():
             at.query_params[k] = v
         at.switch_page("pages/compare.py")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page
@@ -22,7 +23,7 @@ from vae.model import build_vae
 
 PAD_KEY = "drag_pad.pad"  # the component's key in pages/drag_pad.py
 FRONTEND = ROOT / "components" / "drag_pad" / "frontend"
-CHILD_TIMEOUT = 600  # seconds a child Python may take to open the page: never a verdict
+CHILD_TIMEOUT = DEADLINE_S  # seconds a child Python may take to open the page: never a verdict
 
 # Opens the Drag pad in a fresh interpreter where importing TensorFlow or Keras raises,
 # loading a checkpoint raises, and the background warm-up only records its call; then
@@ -172,7 +173,7 @@ def test_release_shows_nearest_digits_and_figures(checkpoint, encodings, mnist):
 
 
 def test_the_dashed_square_follows_the_manifold_pages_grid(checkpoint):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state["active_checkpoint"] = str(checkpoint)
     at.session_state["manifold_mode"] = "linear"  # as the Manifold page's widgets left them
     at.session_state["manifold_span"] = 2.5
@@ -249,7 +250,7 @@ def test_decode_on_the_server_toggle_switches_the_pad_to_round_trips(checkpoint)
 
 
 def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(checkpoint):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state["active_checkpoint"] = str(checkpoint)
     at.query_params["present"] = "1"
     at.switch_page("pages/drag_pad.py")

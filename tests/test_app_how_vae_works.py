@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page, values
@@ -165,7 +166,7 @@ def test_a_model_without_a_plane_gets_a_message_instead_of_the_posterior(not_2d)
 
 def test_a_shared_link_gives_the_same_digit_draws_and_seed(tiny2):
     path, model = tiny2
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state["active_checkpoint"] = str(path)
     at.query_params.update(tour_digit="7", tour_draws="3", tour_seed="11")
     at.switch_page("pages/how_vae_works.py")

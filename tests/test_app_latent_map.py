@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from ui import presentation
@@ -48,7 +49,7 @@ def reference(default_copy, mnist):
 
 
 def _open(checkpoint: Path) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state[ACTIVE] = str(checkpoint)
     at.switch_page(PAGE)
     at.run()
@@ -179,7 +180,7 @@ def test_five_dimensional_model_offers_a_projection_and_states_it(tmp_path, mnis
 
 
 def test_presentation_mode_gives_the_map_the_window_and_large_text(default_copy):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state[ACTIVE] = str(default_copy)
     at.query_params["present"] = "1"  # a link opened on the projector
     at.switch_page(PAGE)

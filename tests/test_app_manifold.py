@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -115,7 +116,7 @@ def test_download_button_offers_the_png(checkpoint_copy):
 
 
 def test_presentation_mode_folds_the_settings_beside_a_taller_grid(checkpoint_copy):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     at.session_state["active_checkpoint"] = str(checkpoint_copy)
     at.query_params["present"] = "1"
     at.switch_page("pages/manifold.py")

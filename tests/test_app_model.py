@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from ui import state
@@ -52,7 +53,7 @@ def runs(tmp_path, monkeypatch) -> Path:
 
 
 def open_page(active: Path | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=DEADLINE_S)
     if active is not None:
         at.session_state[state.ACTIVE] = str(active)
     at.run()

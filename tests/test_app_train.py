@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from deadline import DEADLINE_S
 from helpers import write_mnist_npz
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +19,7 @@ from vae.config import LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-TIMEOUT = 120
+TIMEOUT = DEADLINE_S
 
 
 @pytest.fixture

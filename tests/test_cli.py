@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from deadline import DEADLINE_S
 from helpers import write_mnist_npz
 from PIL import Image
 
@@ -34,7 +35,7 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args, timeout: float = DEADLINE_S) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "vae", *map(str, args)],
         cwd=ROOT,
@@ -106,7 +107,7 @@ def trained_j3(tmp_path_factory, data_dir: Path) -> Path:
     ids=["top", "train", "evaluate", "sample"],
 )
 def test_help(command: tuple[str, ...], options: list[str]) -> None:
-    proc = run_cli(*command, "--help", timeout=300)
+    proc = run_cli(*command, "--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: python -m vae")
     for option in options:
@@ -125,7 +126,7 @@ def test_help_shows_the_evaluation_budgets_without_tensorflow() -> None:
         "print('tensorflow' in sys.modules)\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE_S
     )
     assert proc.returncode == 0, proc.stderr
     train_help, evaluate_help, tf_loaded = proc.stdout.strip().splitlines()
@@ -342,7 +343,7 @@ def test_resume_with_no_epochs_left_does_nothing(trained, tmp_path: Path, data_d
     ids=["top", "train", "evaluate", "sample", "export"],
 )
 def test_abbreviated_options_are_refused(tmp_path: Path, args, phrase: str) -> None:
-    proc = run_cli(*(a.format(tmp=tmp_path) for a in args), timeout=300)
+    proc = run_cli(*(a.format(tmp=tmp_path) for a in args))
     assert proc.returncode == 2, proc.stderr
     assert phrase in proc.stderr
     assert proc.stdout == ""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 import pytest
+from deadline import DEADLINE_S
 from page_sandbox import (
     active_model,  # noqa: F401 (fixture)
     button,
@@ -37,7 +38,7 @@ from vae.config import VAEConfig
 from vae.errors import CheckpointError, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-DEADLINE = 120.0  # seconds: a generous bound for a busy machine; cheapness is proven by the spies
+DEADLINE = DEADLINE_S  # only bounds a hang; cheapness is proven by the spies
 MAX_PEAK_BYTES = 4 * 2**20  # traced memory while refusing; a built model needs far more
 SHIPPED = json.loads((DEFAULT / CONFIG_FILE).read_text())
 
@@ -355,7 +356,7 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, list[
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,  # a hung child fails the test instead of blocking the suite
+        timeout=DEADLINE_S,  # a hung child fails the test instead of blocking the suite
     )
     return proc.returncode, proc.stderr.splitlines(), time.perf_counter() - start
 

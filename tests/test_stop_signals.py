@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from deadline import DEADLINE_S
 from helpers import write_mnist_npz
 from test_cli import ROOT, cli_env
 
@@ -56,7 +57,7 @@ def test_a_signal_keeps_finished_epochs(tmp_path, data_dir, signum, background, 
         preexec_fn=ignore_sigint if background else None,
     )
     seen = b""
-    deadline = time.monotonic() + 600  # generous: only bounds a hang on a busy machine
+    deadline = time.monotonic() + DEADLINE_S
     try:
         while not EPOCH_LINE.search(seen):
             assert proc.poll() is None, seen.decode(errors="replace")
@@ -65,7 +66,7 @@ def test_a_signal_keeps_finished_epochs(tmp_path, data_dir, signum, background, 
             if ready:
                 seen += os.read(proc.stderr.fileno(), 4096)
         proc.send_signal(signum)
-        stdout, rest = proc.communicate(timeout=600)
+        stdout, rest = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:
             proc.kill()

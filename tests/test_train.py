@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from deadline import DEADLINE_S
 
 from vae import checkpoint
 from vae.config import VAEConfig
@@ -250,7 +251,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=DEADLINE_S,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])

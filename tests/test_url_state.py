@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from deadline import DEADLINE_S
 from page_sandbox import runs_folder  # noqa: F401  (the `runs` fixture)
 from streamlit.testing.v1 import AppTest
 
@@ -80,7 +81,7 @@ def test_a_quoted_value_cannot_carry_markdown():
 # --- pages: what a link restores, and what a bad one gets -------------------------
 def open_with(page: str, params: dict[str, str], active=None) -> AppTest:
     """Open ``page`` as a fresh session from a link with ``params``."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
     if active is not None:
         at.session_state[state.ACTIVE] = str(active)
     at.query_params.update(params)
