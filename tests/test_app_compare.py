@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+import streamlit as st
 from compare_fixtures import MIRROR, SHIPPED, make_runs
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
@@ -43,7 +44,10 @@ def app(folders, monkeypatch):
         assert not at.exception, at.exception
         return at
 
-    return open_compare
+    yield open_compare
+    # The test set is cached per data set name for the server's life; this one was tiny.
+    st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 def _pad(at) -> dict:
