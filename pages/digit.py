@@ -13,6 +13,7 @@ import streamlit as st
 from components.drag_pad import publish_decoder, publish_points
 from components.draw_pad import draw_pad, publish_encoder
 from ui import share, state
+from ui.q_ellipses import Q_COLOUR, add_q_ellipses
 from vae import digit, evaluate, images, latent_plane, tour
 from vae.data import to_model_input
 from vae.upload import MAX_UPLOAD_BYTES
@@ -20,11 +21,9 @@ from vae.upload import MAX_UPLOAD_BYTES
 VIEW_SCALE = 8  # 28 px -> 224 px, crisp
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 NEIGHBOURS = 25  # test encodings nearest to mu that vote on "looks like"
-ELLIPSE_POINTS = 100
 MAP_HEIGHT = 520
 # Opaque enough that every class colour, even the yellow, stands out on white.
 POINT_SIZE, POINT_OPACITY = 4, 0.9
-Q_COLOUR = "#e15759"  # q(z|x)'s ellipses and μ: the colour How a VAE works gives them
 DRAW_KEY = "digit_draw"  # the drawing pad's key; its value is the last stroke's digit
 CANVAS = "digit_canvas"
 CANVAS_CLEARS = "digit_canvas_clears"  # session_state: bumped to give the canvas a new key
@@ -265,20 +264,9 @@ def class_points(fig: go.Figure, sel: np.ndarray | None = None) -> None:
 
 def your_digit(fig: go.Figure, line_width: float) -> None:
     """q(z|x)'s 1σ and 2σ ellipses at their true size, and μ."""
-    for k, dash in ((1, "solid"), (2, "dash")):
-        curve = latent_plane.ellipse(z_mean[:2], z_std[:2], k, ELLIPSE_POINTS)
-        fig.add_trace(
-            go.Scatter(
-                x=curve[:, 0],
-                y=curve[:, 1],
-                mode="lines",
-                line={"color": Q_COLOUR, "width": line_width, "dash": dash},
-                name=f"{k}σ of q(z|x)",
-                legendgroup=f"{k}σ",
-                showlegend=line_width < 3,
-                hoverinfo="skip",
-            )
-        )
+    add_q_ellipses(
+        fig, z_mean[:2], z_std[:2], line_width, name="{k}σ of q(z|x)", show_legend=line_width < 3
+    )
     fig.add_trace(
         go.Scatter(
             x=[z_mean[0]],

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import share, state, url_state
+from ui.q_ellipses import Q_COLOUR, add_q_ellipses
 from vae import evaluate, images, latent_plane, tour
 
 DEFAULT_DRAWS = 20
@@ -21,7 +22,7 @@ GRID_SCALE = 3
 PLANE_HEIGHT = 460
 INDEX, SEED, DRAWS, ANIMATE = "tour_digit", "tour_seed", "tour_draws", "tour_animate"
 POSTERIOR_DONE = "tour_posterior_done"  # (path, stamp, index) whose posterior was asked for
-Q_COLOUR, Z_COLOUR, PRIOR_COLOUR = "#e15759", "#f28e2b", "#4e79a7"
+Z_COLOUR, PRIOR_COLOUR = "#f28e2b", "#4e79a7"
 GRAD_COLOUR = "#59a14f"
 
 st.title("How a VAE works")
@@ -201,22 +202,6 @@ def plane_figure(draws: tour.Draws, codes: np.ndarray, zoom: list[float]) -> go.
     extent = latent_plane.plane_extent(codes, min_extent=3.0)
     layout(fig, extent)
     return fig
-
-
-def add_q_ellipses(fig: go.Figure, z_mean: np.ndarray, z_std: np.ndarray, width: float) -> None:
-    """q(z|x)'s 1σ and 2σ ellipses at their true size."""
-    for k, dash in ((1.0, "solid"), (2.0, "dash")):
-        ring = latent_plane.ellipse(z_mean, z_std, k)
-        fig.add_trace(
-            go.Scatter(
-                x=ring[:, 0],
-                y=ring[:, 1],
-                mode="lines",
-                line={"color": Q_COLOUR, "width": width, "dash": dash},
-                name=f"q(z|x) {k:g}σ",
-                hoverinfo="skip",
-            )
-        )
 
 
 def add_q(fig: go.Figure, draws: tour.Draws, label: bool = False) -> None:

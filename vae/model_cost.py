@@ -19,17 +19,17 @@ from typing import Any
 
 from vae.errors import ConfigError
 
-# The settings that size work; the others (rates, seeds, choices) cost the same at any value.
-SIZING_FIELDS = (
+# The settings that size the model, and with the batch those that size a training step;
+# the others (rates, seeds, choices) cost the same at any value.
+_MODEL_FIELDS = (
     "latent_dim",
     "image_shape",
     "conv_filters",
     "decoder_base_channels",
     "encoder_padding",
     "encoder_hidden",
-    "batch_size",
-    "n_samples",
 )
+SIZING_FIELDS = (*_MODEL_FIELDS, "batch_size", "n_samples")
 KERNEL = 3  # every convolution in vae.model is 3x3
 BYTES_PER_FLOAT = 4  # variables are float32 even under mixed precision
 
@@ -184,14 +184,6 @@ class Cap:
     fields: tuple[str, ...]  # the settings the estimate depends on
 
 
-_MODEL_FIELDS = (
-    "latent_dim",
-    "image_shape",
-    "conv_filters",
-    "decoder_base_channels",
-    "encoder_padding",
-    "encoder_hidden",
-)
 CAPS = (
     Cap("a model of", parameter_count, MAX_PARAMETERS, _parameters, _MODEL_FIELDS),
     Cap(
