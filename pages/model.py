@@ -192,7 +192,7 @@ with st.container(border=True):
     )
     {"default": choose_default, "run": choose_run, "upload": choose_upload}[source]()
 
-ckpt = state.active()
+ckpt = state.active_records()
 where = ckpt.path.relative_to(state.ROOT) if ckpt.path.is_relative_to(state.ROOT) else ckpt.path
 seconds = sum(h.get("seconds", 0.0) for h in ckpt.history)
 st.subheader(f"Active: `{ckpt.path.name}`")

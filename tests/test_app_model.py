@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +158,63 @@ def test_with_no_runs_the_page_says_where_they_come_from(runs):
     at.radio(key="model_source").set_value("upload").run()
     assert not at.exception
     assert "never executed" in at.caption[0].value
+
+
+# Opens the Model page in a fresh interpreter where importing TensorFlow or Keras raises
+# and building a model raises; prints what the page showed, as JSON.
+WITHOUT_TENSORFLOW = r"""
+import importlib.abc, json, sys
+
+tried = []
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras"):
+            tried.append(name)
+            raise ImportError(f"{name} is not to be imported to show a model's records")
+        return None
+
+sys.meta_path.insert(0, NoTensorFlow())
+
+from streamlit.testing.v1 import AppTest
+from ui import state
+from vae import checkpoint
+
+state.warm_up = lambda path=None: None
+
+def no_model(*args, **kwargs):
+    raise AssertionError("the model was built to show its records")
+
+checkpoint.load_checkpoint = no_model
+
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[3]))
+at.session_state["active_checkpoint"] = sys.argv[2]
+at.switch_page("pages/model.py")
+at.run()
+print(json.dumps({
+    "exceptions": [str(e.value) for e in at.exception],
+    "errors": [e.value for e in at.error],
+    "subheader": [s.value for s in at.subheader],
+    "metrics": {m.label: m.value for m in at.metric},
+    "tables": len(at.dataframe),
+    "charts": len(at.get("plotly_chart")),
+    "tried": tried,
+    "tensorflow_loaded": "tensorflow" in sys.modules or "keras" in sys.modules,
+}))
+"""
+
+
+def test_the_model_page_shows_a_model_without_building_it(evaluated):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, str(ROOT), str(evaluated), str(DEADLINE_S)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=DEADLINE_S,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["exceptions"] == [] and seen["errors"] == []
+    assert seen["tried"] == [] and not seen["tensorflow_loaded"]
+    assert seen["subheader"] == [f"Active: `{evaluated.name}`"]
+    metrics = json.loads((evaluated / checkpoint.METRICS_FILE).read_text())
+    assert seen["metrics"]["−ELBO"] == f"{metrics['neg_elbo']:.2f}"
+    assert seen["tables"] == 1 and seen["charts"] == 1

@@ -9,6 +9,8 @@ instead of offering a button that would fail.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import state
@@ -28,17 +30,21 @@ def page_bytes(key: state.Key) -> bytes:
 
 
 def export_button(key: state.Key) -> None:
-    """The button, or why this model cannot be exported."""
-    ckpt = state.checkpoint_at(key)
-    try:
-        export_html.page_decoder(ckpt)
-    except UnsupportedArchitectureError as exc:
-        st.info(f"No offline file for this model: {exc}")
-        return
+    """The button, or why this model cannot be exported.
+
+    A decoder export stored beside the weights already proves the browser can run it,
+    so the page need not build the model to offer the button.
+    """
+    if state.stored_export(key) is None:
+        try:
+            export_html.page_decoder(state.checkpoint_at(key))
+        except UnsupportedArchitectureError as exc:
+            st.info(f"No offline file for this model: {exc}")
+            return
     st.download_button(
         LABEL,
         data=lambda: page_bytes(key),
-        file_name=f"{ckpt.path.name}.html",
+        file_name=f"{Path(key[0]).name}.html",
         mime="text/html",
         icon=":material/download:",
         help="One file with the decoder, its weights and the test set's codes: it opens "

@@ -182,6 +182,24 @@ def active() -> checkpoint.Checkpoint:
         st.stop()
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _records(path: str, stamp: float) -> checkpoint.Checkpoint:
+    return checkpoint.load_records(path)
+
+
+def active_records() -> checkpoint.Checkpoint:
+    """The active checkpoint's config, epoch, history and metrics; its ``model`` is None.
+
+    For a page that shows these but never runs the model: read from the files without
+    TensorFlow, so its first visit does not wait for the model to be built. A folder
+    that cannot be read falls back to the default as ``active`` does.
+    """
+    try:
+        return _records(*key_of(active_path()))
+    except VAEError:
+        return active()
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     a.flags.writeable = False  # shared by every session: a write would be a bug

@@ -332,16 +332,35 @@ def load_checkpoint(directory: str | os.PathLike) -> Checkpoint:
         clean_temporaries(directory)
     config = load_config(directory)
     tensors, epoch = read_weights(directory)
-    history = _load_history(directory, epoch)
-    metrics_path = directory / METRICS_FILE
-    metrics = _read_json(metrics_path, "") if metrics_path.is_file() else {}
-    if not isinstance(metrics, dict):
-        raise CorruptCheckpointError(f"{METRICS_FILE} must hold a JSON object.")
+    history, metrics = _load_history(directory, epoch), _load_metrics(directory)
     model = build_vae(config)
     _check_tensors(tensors, {v.path: tuple(v.shape) for v in model.weights}, config, WEIGHTS_FILE)
     for v in model.weights:
         v.assign(tensors[v.path])
     return Checkpoint(directory, config, model, history, metrics, epoch)
+
+
+def load_records(directory: str | os.PathLike) -> Checkpoint:
+    """A checkpoint's config, epoch, history and metrics, with ``model`` None.
+
+    Builds nothing and never imports TensorFlow, so a page that only shows these opens
+    at once. The weights file is read for its epoch, but its tensors are checked
+    against the architecture only by ``load_checkpoint``.
+    """
+    directory = _checkpoint_dir(directory)
+    config = load_config(directory)
+    _, epoch = read_weights(directory)
+    return Checkpoint(
+        directory, config, None, _load_history(directory, epoch), _load_metrics(directory), epoch
+    )
+
+
+def _load_metrics(directory: Path) -> dict[str, Any]:
+    path = directory / METRICS_FILE
+    metrics = _read_json(path, "") if path.is_file() else {}
+    if not isinstance(metrics, dict):
+        raise CorruptCheckpointError(f"{METRICS_FILE} must hold a JSON object.")
+    return metrics
 
 
 def _load_history(directory: Path, epoch: int) -> list[dict[str, Any]]:
