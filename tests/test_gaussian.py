@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -59,3 +61,12 @@ def test_log_normal_keeps_gradients_inside_a_tf_function() -> None:
     # d/dμ log N(z; μ, I) = z - μ.
     np.testing.assert_allclose(tape.gradient(value, mean).numpy(), [[0.5, 2.0]], rtol=1e-6)
     assert value.dtype == tf.float32
+
+
+def test_numpy_inputs_while_tensorflow_is_still_being_imported(monkeypatch):
+    # Another thread importing TensorFlow lists a module that has no is_tensor yet.
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    z = np.array([[0.0, 0.0], [1.0, -1.0]])
+    np.testing.assert_allclose(
+        gaussian.log_standard_normal(z), [-np.log(2 * np.pi), -np.log(2 * np.pi) - 1.0]
+    )

@@ -43,8 +43,11 @@ def log_standard_normal(z: Any) -> Any:
 
 def _ops(*arrays: Any):
     """numpy, or TensorFlow's numpy API when any input is a TensorFlow tensor."""
-    tf = sys.modules.get("tensorflow")  # a tensor exists only if TensorFlow is loaded
-    if tf is not None and any(tf.is_tensor(a) for a in arrays):
+    # A tensor exists only once TensorFlow is loaded. While another thread (the app's
+    # warm-up) is still importing it, the module is listed but lacks is_tensor, and
+    # there is no tensor yet either.
+    is_tensor = getattr(sys.modules.get("tensorflow"), "is_tensor", None)
+    if is_tensor is not None and any(is_tensor(a) for a in arrays):
         import tensorflow.experimental.numpy as tnp
 
         return tnp
