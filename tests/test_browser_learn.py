@@ -53,6 +53,9 @@ def test_estimators_legends_clear_of_the_toolbar_and_metrics_whole_at_1280(serve
     laptop.save_screenshot(str(screenshot_dir() / "estimators_1280.png"))
 
 
+DRAW_PAD = "iframe[title='components.draw_pad.draw_pad']"
+
+
 def test_digit_clear_button_within_a_phones_reach(server):
     from selenium.webdriver.common.by import By
 
@@ -66,15 +69,24 @@ def test_digit_clear_button_within_a_phones_reach(server):
         phone.get(f"{server}/digit")
         wait_rendered(phone, "[data-testid='stRadio']")
         phone.find_element(By.XPATH, "//label[.//p[text()='Draw']]").click()
-        button = until(
-            lambda: [b for b in phone.find_elements(By.TAG_NAME, "button")
-                     if "Clear the drawing" in b.text],
-            what="the clear button",
-        )[0]  # fmt: skip
-        phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-        box = phone.execute_script(RECT, button)
-        assert box["height"] >= 40 and box["width"] >= 200  # a finger's target
-        assert box["left"] >= 0 and box["right"] <= 390
+        # The live drawing pad draws its own clear button, inside the component's frame.
+        frame = until(
+            lambda: phone.find_elements(By.CSS_SELECTOR, DRAW_PAD), what="the drawing pad"
+        )[0]
+        phone.execute_script("arguments[0].scrollIntoView({block: 'start'})", frame)
+        outer = phone.execute_script(RECT, frame)
+        phone.switch_to.frame(frame)
+        try:
+            button = until(
+                lambda: [b for b in phone.find_elements(By.TAG_NAME, "button")
+                         if "Clear the drawing" in b.text],
+                what="the clear button",
+            )[0]  # fmt: skip
+            box = phone.execute_script(RECT, button)
+        finally:
+            phone.switch_to.default_content()
+        assert box["height"] >= 40 and box["width"] >= 120  # a finger's target
+        assert outer["left"] + box["left"] >= 0 and outer["left"] + box["right"] <= 390
         phone.save_screenshot(str(screenshot_dir() / "digit_draw_390.png"))
     finally:
         phone.quit()
