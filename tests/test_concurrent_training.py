@@ -117,9 +117,9 @@ def test_two_train_page_sessions_at_once_leave_the_viewer_untouched(
     # Both sessions reach JobManager.start and go on from there at the same moment.
     barrier, real_start = threading.Barrier(2, timeout=TIMEOUT), JobManager.start
 
-    def start_together(self, config, owner):
+    def start_together(self, config, owner, **settings):
         barrier.wait()
-        return real_start(self, config, owner)
+        return real_start(self, config, owner, **settings)
 
     monkeypatch.setattr(JobManager, "start", start_together)
     threads = [
