@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import no_tensorflow
 import numpy as np
 import pytest
 from deadline import DEADLINE_S
@@ -28,19 +29,9 @@ CHILD_TIMEOUT = DEADLINE_S  # seconds a child Python may take to open the page: 
 # Opens the Drag pad in a fresh interpreter where importing TensorFlow or Keras raises,
 # loading a checkpoint raises, and the background warm-up only records its call; then
 # releases the marker. Prints what the page showed, as JSON.
-WITHOUT_TENSORFLOW = r"""
-import importlib.abc, json, sys
-
-tried = []
-
-class NoTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras"):
-            tried.append(name)
-            raise ImportError(f"{name} is not to be imported for the first draw")
-        return None
-
-sys.meta_path.insert(0, NoTensorFlow())
+WITHOUT_TENSORFLOW = (
+    no_tensorflow.BLOCK
+    + r"""
 
 from streamlit.testing.v1 import AppTest
 from ui import state
@@ -77,6 +68,7 @@ print(json.dumps({
     "tensorflow_loaded": "tensorflow" in sys.modules or "keras" in sys.modules,
 }))
 """
+)
 
 
 @pytest.fixture(scope="module")

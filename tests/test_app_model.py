@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import no_tensorflow
 import numpy as np
 import pytest
 from deadline import DEADLINE_S
@@ -162,19 +163,9 @@ def test_with_no_runs_the_page_says_where_they_come_from(runs):
 
 # Opens the Model page in a fresh interpreter where importing TensorFlow or Keras raises
 # and building a model raises; prints what the page showed, as JSON.
-WITHOUT_TENSORFLOW = r"""
-import importlib.abc, json, sys
-
-tried = []
-
-class NoTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras"):
-            tried.append(name)
-            raise ImportError(f"{name} is not to be imported to show a model's records")
-        return None
-
-sys.meta_path.insert(0, NoTensorFlow())
+WITHOUT_TENSORFLOW = (
+    no_tensorflow.BLOCK
+    + r"""
 
 from streamlit.testing.v1 import AppTest
 from ui import state
@@ -202,6 +193,7 @@ print(json.dumps({
     "tensorflow_loaded": "tensorflow" in sys.modules or "keras" in sys.modules,
 }))
 """
+)
 
 
 def test_the_model_page_shows_a_model_without_building_it(evaluated):
