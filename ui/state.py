@@ -245,15 +245,38 @@ def stored(key: Key) -> precompute.Stored | None:
     None if there are none, or they are stale; a damaged file is named in a warning,
     and the caller computes instead.
     """
-    kept, problem = _stored_figures(key)
+    return _beside(key, precompute.FILE, _stored, "The page computes its figures instead.")
+
+
+def stored_export(key: Key) -> tuple[dict, bytes] | None:
+    """The decoder's browser export stored beside the weights of ``key``, if theirs:
+    (spec, weights) as ``export.export_decoder`` makes them.
+
+    None if there is none, or it is stale; a damaged file is named in a warning, and
+    the caller exports the model instead.
+    """
+    return _beside(
+        key,
+        precompute.EXPORT_FILE,
+        _stored_export,
+        "The page exports the decoder from the model instead.",
+    )
+
+
+def _beside(key: Key, name: str, read, instead: str):
+    """What ``read`` keeps of the file ``name`` beside the weights of ``key``; a damaged
+    file is named in a warning that ends with ``instead``."""
+    kept, problem = _read_beside(key, name, read)
     if problem:
-        st.warning(f"{problem} The page computes its figures instead.")
+        st.warning(f"{problem} {instead}")
     return kept
 
 
-def _stored_figures(key: Key) -> tuple[precompute.Stored | None, str | None]:
-    file = Path(key[0]) / precompute.FILE
-    return _stored(key, file.stat().st_mtime if file.is_file() else 0.0)
+def _read_beside(key: Key, name: str, read) -> tuple:
+    """``read(key, file_stamp)``: the file's stamp keys the cache, so a rewritten file is
+    read again."""
+    file = Path(key[0]) / name
+    return read(key, file.stat().st_mtime if file.is_file() else 0.0)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -267,20 +290,6 @@ def _stored(key: Key, file_stamp: float) -> tuple[precompute.Stored | None, str 
         return kept, None
     except (VAEError, OSError) as exc:
         return None, str(exc)
-
-
-def stored_export(key: Key) -> tuple[dict, bytes] | None:
-    """The decoder's browser export stored beside the weights of ``key``, if theirs:
-    (spec, weights) as ``export.export_decoder`` makes them.
-
-    None if there is none, or it is stale; a damaged file is named in a warning, and
-    the caller exports the model instead.
-    """
-    file = Path(key[0]) / precompute.EXPORT_FILE
-    kept, problem = _stored_export(key, file.stat().st_mtime if file.is_file() else 0.0)
-    if problem:
-        st.warning(f"{problem} The page exports the decoder from the model instead.")
-    return kept
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -344,7 +353,7 @@ def _light_config(key: Key) -> VAEConfig | None:
     except VAEError:
         return None  # the full load says what is wrong, and falls back to the default
     # Quietly: a damaged file is named once, by the page's own call for the figures.
-    return config if _stored_figures(key)[0] is not None else None
+    return config if _read_beside(key, precompute.FILE, _stored)[0] is not None else None
 
 
 def active_plane(what: str) -> Plane:
