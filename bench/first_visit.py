@@ -9,7 +9,7 @@ the caches are warm. Prints one line per page and one JSON line at the end; the
 second visit is the reference each first visit is compared with (same run, same
 machine).
 
-    .venv/bin/python bench/first_visit.py [--port 8781] [--size 1280x720]
+    .venv/bin/python bench/first_visit.py [--port 8781] [--size 1280x720] [--model fashion-2d]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=0, help="0: any free port")
     p.add_argument("--size", default="1280x720", help="browser window, WIDTHxHEIGHT")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds allowed per visit")
+    p.add_argument("--model", help="a shipped model's name, opened by every visit's link")
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     port = args.port or free_port()
@@ -96,10 +98,11 @@ def main() -> None:
         healthy = wait_healthy(port, proc, args.timeout)
         driver = chrome(width, height)
         base = f"http://127.0.0.1:{port}"
+        link = f"?{urllib.parse.urlencode({'model': args.model})}" if args.model else ""
         times: dict[str, list[float]] = {}
         for visit_no in (0, 1):
             for path, selector in VISITS:
-                t = visit(driver, f"{base}/{path}", selector, args.timeout)
+                t = visit(driver, f"{base}/{path}{link}", selector, args.timeout)
                 times.setdefault(path or "(default)", []).append(t)
                 print(f"visit {visit_no + 1}  {path or '(default)':<16} {t:6.2f} s", flush=True)
     finally:
@@ -121,6 +124,7 @@ def main() -> None:
     load = [round(v, 1) for v in os.getloadavg()]
     print(f"load average (1, 5, 15 min) at the end: {load}")
     summary = {
+        "model": args.model or "(default)",
         "load_average": load,
         "server_healthy_s": round(healthy, 2),
         "slowest_first_s": max(r["first_s"] for r in pages.values()),

@@ -28,6 +28,7 @@ MARKER = "compare.z"  # [z1, z2]: the shared marker, as far as the server knows
 SEEN = "compare.seen"  # seq of the last release applied
 PICKER_HELP = "A shipped model, a run trained here, or an upload."
 PAD_HEIGHT = 520  # px: the planes' height outside presentation mode
+SERVER_ONLY = ("ckpt", "inside")  # what a plane's dict holds for the page, not the pad
 
 
 @st.cache_data(show_spinner="Sending the decoder to the browser…", max_entries=8)
@@ -39,13 +40,15 @@ def _decoder(key: state.Key) -> tuple[str | None, str | None]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _plane(key: state.Key) -> tuple[str, list[float], float]:
-    """(URL of the plane's points, its extent, its empty prior mass) from the test codes."""
+def _plane(key: state.Key) -> tuple[str, list[float], float, float]:
+    """(URL of the plane's points, its extent, its empty prior mass, its share of codes
+    inside the prior's 2σ circle) from the test codes."""
     z_mean, _ = state.encodings(key)
     _, y_test, _ = state.test_set(state.checkpoint_at(key).config.dataset)
     xy = z_mean[:, :2]
     url = publish_points(xy, y_test)
-    return url, latent_plane.plane_extent(xy), prior_holes.empty_prior_mass(xy)
+    empty, inside = prior_holes.empty_prior_mass(xy), prior_holes.share_inside(xy)
+    return url, latent_plane.plane_extent(xy), empty, inside
 
 
 def _defaults(names: list[str]) -> tuple[str, str]:
@@ -82,7 +85,7 @@ def _plane_of(name: str, path: Path) -> dict | None:
             st.error(f"`{name}` has one latent dimension; a plane needs J ≥ 2. Choose another.")
             return None
         decoder_url, problem = _decoder(key)
-        points_url, extent, empty = _plane(key)
+        points_url, extent, empty, inside = _plane(key)
     except VAEError as exc:
         st.error(f"`{name}` could not be loaded: {exc} Choose another model.")
         return None
@@ -100,6 +103,7 @@ def _plane_of(name: str, path: Path) -> dict | None:
         "palette": list(state.CLASS_PALETTE),
         "empty_prior_mass": empty,
         "ckpt": ckpt,
+        "inside": inside,
     }
 
 
@@ -142,9 +146,14 @@ planes = [_plane_of(name, models[name]) for name in picked]
 for col, plane in zip(st.columns(2), planes, strict=True):
     if plane is not None:
         col.markdown(share.model_line(plane["ckpt"]))
+        col.caption(
+            f"{plane['inside']:.0%} of its test codes lie inside the prior's "
+            f"{prior_holes.INSIDE_SIGMA:g}σ circle, where N(0, I) puts "
+            f"{prior_holes.prior_inside():.0%} of its mass."
+        )
 if all(planes):
     compare_pad(
-        planes=[{k: v for k, v in p.items() if k != "ckpt"} for p in planes],
+        planes=[{k: v for k, v in p.items() if k not in SERVER_ONLY} for p in planes],
         z_init=marker,
         height=PAD_HEIGHT,
         present=present,

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import share, state, url_state
 from ui.q_ellipses import Q_COLOUR, add_q_ellipses
-from vae import evaluate, images, latent_plane, tour
+from vae import evaluate, images, latent_plane, posterior, tour
 
 DEFAULT_DRAWS = 20
 MAX_DRAWS = 100
@@ -22,6 +22,8 @@ GRID_SCALE = 3
 PLANE_HEIGHT = 460
 INDEX, SEED, DRAWS, ANIMATE = "tour_digit", "tour_seed", "tour_draws", "tour_animate"
 POSTERIOR_DONE = "tour_posterior_done"  # (path, stamp, index) whose posterior was asked for
+MISSES_ASKED = "tour_misses_asked"  # (path, stamp) whose test set was ranked by q's miss
+MISS_SCALE = 3  # 28 px -> 84 px thumbnails
 Z_COLOUR, PRIOR_COLOUR = "#f28e2b", "#4e79a7"
 GRAD_COLOUR = "#59a14f"
 
@@ -82,6 +84,52 @@ def walk(key: state.Key, index: int, n: int, seed: int):
 def exact(key: state.Key, index: int):
     ckpt = state.checkpoint_at(key)
     return tour.exact_view(ckpt.model, state.test_inputs(ckpt)[index])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def misses(key: state.Key) -> tuple[list[int], list[float]]:
+    """The test digits whose q(z|x) misses p(z|x) most, worst first, and their gaps."""
+    ckpt = state.checkpoint_at(key)
+    worst, gaps = posterior.worst_fits(ckpt.model, state.test_inputs(ckpt))
+    return [int(i) for i in worst], [float(g) for g in gaps]
+
+
+def pick_miss(marker: list) -> None:
+    """Show this digit, and its exact posterior at once: the reason it was picked."""
+    st.session_state[INDEX] = marker[-1]
+    done = st.session_state.setdefault(POSTERIOR_DONE, [])
+    if marker not in done:
+        done.append(marker)
+
+
+def show_misses() -> None:
+    asked = st.session_state.setdefault(MISSES_ASKED, [])
+    with st.expander("Digits where q misses the posterior most", expanded=list(key) in asked):
+        st.caption(
+            "Every test digit ranked by log p(x) − ELBO, which is KL(q(z|x) ‖ p(z|x)), with "
+            f"log p(x) on one shared {posterior.MISS_GRID} × {posterior.MISS_GRID} grid: "
+            "approximate, so pick one to see its exact posterior and gap below."
+        )
+        if list(key) not in asked:
+            if not st.button(
+                f"Rank all {n_test:,} test digits",
+                icon=":material/sort:",
+                key="tour_rank_misses",
+                help="One shared grid of decodings and the ELBO of every digit: seconds.",
+            ):
+                return
+            asked.append(list(key))
+        with st.spinner(f"Ranking {n_test:,} digits by how far q misses…", show_time=True):
+            worst, gaps = misses(key)
+        for col, i, g in zip(st.columns(len(worst)), worst, gaps, strict=True):
+            col.image(images.png_bytes(images.to_uint8(x_model[i][..., 0]), MISS_SCALE))
+            col.button(
+                f"#{i} · ≈{g:.0f} nats",
+                key=f"tour_miss_{i}",
+                on_click=pick_miss,
+                args=([*key, i],),
+                width="stretch",
+            )
 
 
 def vec(v: np.ndarray, digits: int = 3, most: int = 4) -> str:
@@ -522,6 +570,7 @@ st.markdown(
     "p(z|x) = p(x|z) p(z) / p(x). With two latent dimensions it can be computed: "
     "p(x|z) p(z) is integrated over the plane, on a grid refined where the mass is."
 )
+show_misses()
 if marker not in done:
     if not st.button(
         f"Compute p(z|x) for digit #{index}",

@@ -1,4 +1,4 @@
-"""Model page: choose the active model (default, an earlier run, an upload) and inspect it."""
+"""Model page: choose the active model (a shipped one, an earlier run, an upload) and inspect it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from ui import export_button, state
-from vae import run_list, upload
+from vae import run_list, upload, zoo
 from vae.config import MAX_LATENT_DIM
 from vae.errors import VAEError
 
-SOURCES = {"default": "Shipped default", "run": "A run trained earlier", "upload": "Upload"}
+SOURCES = {"default": "Shipped models", "run": "A run trained earlier", "upload": "Upload"}
 UPLOADS_DIR = state.RUNS_DIR / run_list.UPLOADS_FOLDER
 
 
@@ -27,11 +27,30 @@ def _source_of(path: str) -> str:
     return "run" if Path(path).parent in (Path(state.RUNS_DIR), UPLOADS_DIR) else "default"
 
 
-def choose_default() -> None:
-    if state.active_path() == str(state.DEFAULT_CHECKPOINT):
-        st.caption(f"The shipped default `{state.DEFAULT_CHECKPOINT.name}` is active.")
-    elif st.button("Use the shipped default"):
-        state.activate(state.DEFAULT_CHECKPOINT)
+def choose_shipped() -> None:
+    names = state.shipped_names()
+    if not names:
+        st.info("No shipped models are in `checkpoints/`; train one on the **Train** page.")
+        return
+    active = Path(state.active_path())
+    here = active.name if active.parent == state.SHIPPED_DIR else None
+
+    def label(name: str) -> str:
+        model = zoo.BY_NAME.get(name)
+        return f"{name} · {model.lesson}" if model else name
+
+    chosen = st.selectbox(
+        "Shipped model",
+        names,
+        index=names.index(here) if here in names else 0,
+        format_func=label,
+        key="model_shipped",
+        help="Each was trained by the command the README lists beside it.",
+    )
+    if chosen == here:
+        st.caption(f"`{chosen}` is active.")
+    elif st.button("Use this model"):
+        state.activate(state.SHIPPED_DIR / chosen)
 
 
 def choose_run() -> None:
@@ -190,7 +209,7 @@ with st.container(border=True):
         horizontal=True,
         key="model_source",
     )
-    {"default": choose_default, "run": choose_run, "upload": choose_upload}[source]()
+    {"default": choose_shipped, "run": choose_run, "upload": choose_upload}[source]()
 
 ckpt = state.active_records()
 where = ckpt.path.relative_to(state.ROOT) if ckpt.path.is_relative_to(state.ROOT) else ckpt.path

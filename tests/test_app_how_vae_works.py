@@ -11,7 +11,7 @@ from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import ROOT, copy_default, open_page, values
-from vae import tour
+from vae import posterior, tour
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
@@ -150,6 +150,25 @@ def test_the_exact_posterior_of_a_2d_model_is_a_heat_map_with_the_identity(tiny2
     # Kept for the session: another draw does not ask again.
     at.button(key="tour_resample").click().run()
     assert chart(at, "tour_posterior_map")
+
+
+def test_the_digits_where_q_misses_most_are_ranked_and_a_click_shows_one(tiny2):
+    path, model = tiny2
+    at = open_page("how_vae_works", path)
+    misses = lambda: [b for b in at.button if (b.key or "").startswith("tour_miss_")]  # noqa: E731
+    assert not misses()  # ranked only on request
+    at.button(key="tour_rank_misses").click().run()
+    assert not at.exception, at.exception
+    x = to_model_input(load_dataset("mnist").x_test, "bernoulli")
+    worst, gaps = posterior.worst_fits(model, x)
+    assert [b.key for b in misses()] == [f"tour_miss_{i}" for i in worst]
+    assert np.all(np.diff(gaps) <= 0) and gaps[0] > np.float32(0)
+    assert [b.label for b in misses()][0] == f"#{worst[0]} · ≈{gaps[0]:.0f} nats"
+    misses()[0].click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="tour_digit").value == worst[0]
+    assert chart(at, "tour_posterior_map")  # its exact posterior, without another click
+    assert number(metrics(at)["log p(x) − ELBO"]) >= 0
 
 
 def test_a_model_without_a_plane_gets_a_message_instead_of_the_posterior(not_2d):

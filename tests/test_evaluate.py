@@ -181,6 +181,24 @@ def test_per_example_terms_add_up_and_are_deterministic(tiny_model: VAE) -> None
     assert summary == evaluate.elbo_summary(tiny_model, x, batch_size=3, seed=5)
 
 
+@pytest.mark.parametrize("beta", [0.0, 4.0])
+def test_reported_elbo_is_the_true_elbo_whatever_beta_trained(tiny_model, beta) -> None:
+    weighted = build_vae(TINY.replace(beta=beta))
+    weighted.set_weights(tiny_model.get_weights())
+    x = binary_images(5, seed=2)
+    terms = evaluate.per_example_terms(weighted, x, seed=1)
+    np.testing.assert_allclose(terms["neg_elbo"], terms["recon"] + terms["kl"], rtol=1e-6)
+    same = evaluate.per_example_terms(tiny_model, x, seed=1)  # beta = 1
+    np.testing.assert_allclose(terms["neg_elbo"], same["neg_elbo"], rtol=1e-6)
+    # The per-epoch test figure (Keras' evaluate) is the true -ELBO too.
+    for m in (weighted, tiny_model):
+        m.compile(optimizer="adam")
+    got = weighted.evaluate(x, batch_size=5, verbose=0, return_dict=True)
+    want = tiny_model.evaluate(x, batch_size=5, verbose=0, return_dict=True)
+    assert got == pytest.approx(want, rel=1e-6)
+    assert got["loss"] == pytest.approx(got["recon"] + got["kl"], rel=1e-5)
+
+
 def test_per_example_terms_of_no_images_are_empty(tiny_model: VAE) -> None:
     terms = evaluate.per_example_terms(tiny_model, np.zeros((0, 8, 8, 1), np.float32))
     assert {k: v.shape for k, v in terms.items()} == {k: (0,) for k in ("recon", "kl", "neg_elbo")}

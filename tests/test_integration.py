@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shlex
 from pathlib import Path
 
 import numpy as np
@@ -55,21 +53,3 @@ def test_shipped_default_model_meets_its_target_and_its_recorded_metrics(mnist):
         ckpt.model, np.stack(np.meshgrid([-1, 0, 1], [-1, 0, 1]), -1).reshape(-1, 2)
     )
     assert 0.05 < float(grid.mean()) < 0.4
-
-
-def test_readme_training_command_is_the_one_recorded_with_the_default(mnist):
-    readme = (ROOT / "README.md").read_text()
-    line = next(
-        x
-        for x in readme.splitlines()
-        if x.strip().startswith(".venv/bin/python -m vae train") and "checkpoints/mnist-2d" in x
-    )
-    args = shlex.split(line)
-    assert args[:4] == [".venv/bin/python", "-m", "vae", "train"]
-    config = json.loads((DEFAULT / checkpoint.CONFIG_FILE).read_text())
-    flags = dict(zip(args[4::2], args[5::2], strict=True))
-    assert flags["--out"] == "checkpoints/mnist-2d"
-    assert int(flags["--epochs"]) == config["epochs"]
-    assert int(flags["--batch-size"]) == config["batch_size"]
-    assert float(flags["--lr"]) == config["learning_rate"]
-    assert flags.get("--lr-schedule", "constant") == config["lr_schedule"]

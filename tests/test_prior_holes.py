@@ -63,3 +63,16 @@ def test_the_fast_marking_equals_every_distance():
     d2 = (cx[..., None] - codes[:, 0]) ** 2 + (cy[..., None] - codes[:, 1]) ** 2
     want = d2.min(axis=-1) > 0.3**2
     np.testing.assert_array_equal(prior_holes.empty_cells(codes, edges, radius=0.3), want)
+
+
+def test_share_inside_counts_codes_in_the_circle_and_the_prior_matches_its_mass():
+    codes = np.array([[0.0, 0.0], [2.0, 0.0], [1.5, 1.5], [0.0, -2.01], [9.0, 9.0]])
+    assert prior_holes.share_inside(codes) == pytest.approx(2 / 5)  # (0,0) and (2,0)
+    assert prior_holes.share_inside(codes, k=3.0) == pytest.approx(4 / 5)
+    assert prior_holes.share_inside(np.zeros((0, 2))) == 0.0
+    draws = np.random.default_rng(0).standard_normal((200_000, 3))  # J = 3: first two count
+    for k in (1.0, 2.0, 3.0):
+        assert prior_holes.share_inside(draws, k) == pytest.approx(
+            prior_holes.prior_inside(k), abs=0.004
+        )
+    assert prior_holes.prior_inside() == pytest.approx(0.8647, abs=1e-4)

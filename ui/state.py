@@ -25,7 +25,7 @@ import numpy as np
 import streamlit as st
 
 from ui import streamlit_patches, url_state
-from vae import checkpoint, manifold, palette, precompute, run_list
+from vae import checkpoint, manifold, palette, precompute, run_list, zoo
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
@@ -128,10 +128,15 @@ def model_name(path: str | Path) -> str | None:
     return None
 
 
+def shipped_names() -> list[str]:
+    """The shipped models' folder names: the zoo's first, in its order (vae/zoo.py)."""
+    folders = SHIPPED_DIR.iterdir() if SHIPPED_DIR.is_dir() else ()
+    return zoo.order(p.name for p in folders if (p / checkpoint.WEIGHTS_FILE).is_file())
+
+
 def listed_models() -> dict[str, Path]:
     """Every checkpoint the app lists (shipped, runs, uploads), by its name in a link."""
-    folders = SHIPPED_DIR.iterdir() if SHIPPED_DIR.is_dir() else ()
-    shipped = [p for p in folders if (p / checkpoint.WEIGHTS_FILE).is_file()]
+    shipped = [SHIPPED_DIR / name for name in shipped_names()]
     runs = [r.path for r in run_list.list_runs(RUNS_DIR)]
     return {model_name(p): p for p in [*shipped, *runs]}
 

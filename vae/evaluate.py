@@ -57,12 +57,17 @@ def _image_spec(model) -> tf.TensorSpec:
 def per_example_terms(
     model, x: np.ndarray, *, batch_size: int = 1000, seed: int = 0, n_samples: int = 1
 ) -> dict[str, np.ndarray]:
-    """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] with the analytic KL (SGVB-B form)."""
+    """Per-example ``recon``, ``kl``, ``neg_elbo`` [N] with the analytic KL (SGVB-B form).
+
+    ``neg_elbo`` is the true −ELBO, recon + KL, whatever β the model was trained with.
+    """
 
     def build():
         @tf.function(input_signature=[_image_spec(model), tf.TensorSpec([2], tf.int32)])
         def fn(xb, seed_pair):
-            terms = model.elbo_terms(xb, seed_pair, n_samples=n_samples, estimator="sgvb-b")
+            terms = model.elbo_terms(
+                xb, seed_pair, n_samples=n_samples, estimator="sgvb-b", beta=1.0
+            )
             return {"recon": -terms["recon"], "kl": terms["kl"], "neg_elbo": -terms["elbo"]}
 
         return fn

@@ -166,8 +166,12 @@ class VAE(keras.Model):
         seed: tf.Tensor,
         n_samples: int | None = None,
         estimator: str | None = None,
+        beta: float | None = None,
     ) -> dict[str, tf.Tensor]:
         """Per-example recon, kl and elbo, each [batch], with L samples of z ~ q(z|x).
+
+        ``elbo`` weighs the KL by ``beta`` (the config's β, the training objective, if
+        None); ``beta=1.0`` gives the true ELBO, which every reported figure uses.
 
         seed: int32 [2] for stateless noise, so a run is reproducible and a resumed
         run draws exactly the noise the uninterrupted run would have drawn.
@@ -185,7 +189,8 @@ class VAE(keras.Model):
             x_logits, tf.concat([[n_samples, tf.shape(x)[0]], self.config.image_shape], axis=0)
         )
         recon_samples = self.log_likelihood(x, x_logits)  # [L, batch]
-        return estimator_fn(recon_samples, z, z_mean, z_log_var, self.config.beta)
+        beta = self.config.beta if beta is None else beta
+        return estimator_fn(recon_samples, z, z_mean, z_log_var, beta)
 
     # --- Keras training hooks --------------------------------------------------
     @property
@@ -219,8 +224,11 @@ class VAE(keras.Model):
 
     def test_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        # Evaluation always uses the analytic KL: same expectation, less noise.
-        terms = self.elbo_terms(x, tf.constant([self.config.seed, -1]), estimator="sgvb-b")
+        # Evaluation always uses the analytic KL (same expectation, less noise) and the
+        # true ELBO (β = 1), whatever β the model is trained with.
+        terms = self.elbo_terms(
+            x, tf.constant([self.config.seed, -1]), estimator="sgvb-b", beta=1.0
+        )
         return self._update_metrics(terms)
 
 

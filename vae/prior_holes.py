@@ -1,7 +1,9 @@
 """Empty prior mass: how much of the prior N(0, I) lies where no test code falls.
 
 A plain autoencoder scatters its codes with gaps between them and far from the origin;
-a VAE's KL term pulls them onto the prior. This puts one number on the difference.
+a VAE's KL term pulls them onto the prior. Two numbers measure the difference: the
+prior mass its codes leave empty, and the share of its codes inside the prior's 2σ
+circle (where N(0, I) puts 86.5% of its mass).
 
 Definition. Cut the plane ±``HALF_WIDTH`` into square cells ``CELL`` wide. A cell is
 *empty* if its centre lies farther than ``RADIUS`` from every test code (z_mean's first
@@ -71,3 +73,20 @@ def empty_prior_mass(
     mass_1d = np.diff(_normal_cdf(edges))  # [n]: each column's (and row's) prior mass
     mass = np.outer(mass_1d, mass_1d)  # [n, n]: independent axes under N(0, I)
     return float(mass[empty_cells(codes, edges, radius)].sum())
+
+
+INSIDE_SIGMA = 2.0  # the circle the Compare page counts codes in: the pad's 2σ ring
+
+
+def prior_inside(k: float = INSIDE_SIGMA) -> float:
+    """The prior's mass inside the circle of radius k (σ) in the plane: 1 − exp(−k²/2)."""
+    return 1.0 - math.exp(-0.5 * k * k)
+
+
+def share_inside(codes: np.ndarray, k: float = INSIDE_SIGMA) -> float:
+    """The share of codes [N, ≥2] inside the circle of radius k (σ) in their first two
+    dimensions: a model whose codes follow the prior puts ``prior_inside(k)`` there."""
+    xy = np.asarray(codes, np.float64)[:, :2]
+    if len(xy) == 0:
+        return 0.0
+    return float(np.mean(np.hypot(xy[:, 0], xy[:, 1]) <= k))
