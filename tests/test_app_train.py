@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import no_tensorflow
 import pytest
 from deadline import DEADLINE_S
 from helpers import write_mnist_npz
@@ -244,3 +248,36 @@ def test_a_second_session_is_refused_and_cancel_keeps_finished_epochs(runs):
     ckpt = checkpoint.load_checkpoint(run)
     assert ckpt.epoch >= 1 and ckpt.epoch < 10_000 and f"({ckpt.epoch})" in alice.warning[0].value
     assert "Use this model" in labels(alice)
+
+
+FORM_WITHOUT_TENSORFLOW = (
+    no_tensorflow.BLOCK
+    + r"""
+
+from streamlit.testing.v1 import AppTest
+from ui import state
+
+state.warm_up = lambda path=None: None
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[2]))
+at.switch_page("pages/train.py")
+at.run()
+print(json.dumps({
+    "exceptions": [str(e.value) for e in at.exception],
+    "buttons": [b.label for b in at.button],
+    "tried": tried,
+}))
+"""
+)
+
+
+def test_the_form_is_drawn_without_importing_tensorflow():
+    """A first visit need not wait for TensorFlow: only a started job imports it."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", FORM_WITHOUT_TENSORFLOW, str(ROOT), str(DEADLINE_S)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=DEADLINE_S,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["exceptions"] == [] and seen["tried"] == []
+    assert "Start training" in seen["buttons"], seen["buttons"]

@@ -63,3 +63,13 @@ def standard_error(values: np.ndarray, population: int) -> float:
     if n < 2 or n >= population:
         return 0.0
     return float(np.std(values, ddof=1) / math.sqrt(n) * math.sqrt(1.0 - n / population))
+
+
+def budget_options(budget: Budget) -> dict:
+    """``evaluate.evaluate``'s keyword arguments for ``budget``."""
+    return {
+        "iw_samples": budget.iw_samples,
+        "grid_size": budget.grid_size,
+        "grid_images": budget.grid_images,
+        "iw_images": budget.iw_images,
+    }

@@ -22,6 +22,7 @@ from vae.eval_budget import (  # noqa: F401  (the budgets' home; callers read th
     FEW_DIGITS,
     FULL,
     Budget,
+    budget_options,
     standard_error,
     subset,
 )
@@ -365,16 +366,6 @@ def evaluate(
         )
     result["seconds"] = round(time.perf_counter() - start, 2)
     return result
-
-
-def budget_options(budget: Budget) -> dict:
-    """``evaluate``'s keyword arguments for ``budget``."""
-    return {
-        "iw_samples": budget.iw_samples,
-        "grid_size": budget.grid_size,
-        "grid_images": budget.grid_images,
-        "iw_images": budget.iw_images,
-    }
 
 
 # --- the variance of the two estimators' gradients -----------------------------

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from vae import checkpoint, evaluate
+from vae import checkpoint, eval_budget
 from vae.config import VAEConfig
 from vae.errors import VAEError
 
 log = logging.getLogger(__name__)
 
-# Final evaluation after training: evaluate.AFTER_TRAINING's budget (seconds, log p(x) on
-# a subset with its standard error), or evaluate.FULL's when the form asks for it.
+# Final evaluation after training: eval_budget.AFTER_TRAINING's budget (seconds, log p(x) on
+# a subset with its standard error), or eval_budget.FULL's when the form asks for it.
 # metrics.json records how many images each estimate used.
 KEEP_JOBS = 20  # finished jobs remembered so their sessions can still show the result
 
@@ -224,6 +224,8 @@ class TrainingJob:
     def _evaluate(self, model, x_test, last_test: dict | None) -> None:
         self._update(phase="evaluating log p(x)", evaluation=("starting", 0.0))
         try:
+            from vae import evaluate  # TensorFlow: imported by the job, not the page
+
             metrics = evaluate.evaluate(
                 model,
                 x_test,
@@ -273,10 +275,10 @@ class JobManager:
         self._loader = loader
         k, g, n = iw_samples, grid_size, eval_images
         self._budgets = {
-            False: evaluate.AFTER_TRAINING.with_overrides(
+            False: eval_budget.AFTER_TRAINING.with_overrides(
                 iw_samples=k, grid_size=g, grid_images=n, iw_images=n
             ),
-            True: evaluate.FULL.with_overrides(iw_samples=k, grid_size=g),
+            True: eval_budget.FULL.with_overrides(iw_samples=k, grid_size=g),
         }
         self._lock = threading.Lock()
         self._jobs: dict[str, TrainingJob] = {}
@@ -306,7 +308,7 @@ class JobManager:
                 self._new_run_dir(config),
                 owner,
                 self._loader,
-                evaluate.budget_options(self._budgets[full_eval]),
+                eval_budget.budget_options(self._budgets[full_eval]),
                 strategy,
             )
             self._jobs[job.job_id] = job
