@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import no_tensorflow
@@ -24,7 +21,6 @@ from vae.model import build_vae
 
 PAD_KEY = "drag_pad.pad"  # the component's key in pages/drag_pad.py
 FRONTEND = ROOT / "components" / "drag_pad" / "frontend"
-CHILD_TIMEOUT = DEADLINE_S  # seconds a child Python may take to open the page: never a verdict
 
 # Opens the Drag pad in a fresh interpreter where importing TensorFlow or Keras raises,
 # loading a checkpoint raises, and the background warm-up only records its call; then
@@ -267,13 +263,7 @@ def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(ch
 
 def test_the_pad_is_drawn_from_what_is_stored_without_tensorflow(tmp_path, encodings):
     folder = copy_default(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, str(ROOT), str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = no_tensorflow.run(WITHOUT_TENSORFLOW, str(ROOT), str(folder))
     assert seen["exceptions"] == [] and seen["warnings"] == []
     assert seen["tried"] == [] and not seen["tensorflow_loaded"]
     assert seen["title"] == "Drag through the latent space"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import no_tensorflow
@@ -197,13 +195,7 @@ print(json.dumps({
 
 
 def test_the_model_page_shows_a_model_without_building_it(evaluated):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, str(ROOT), str(evaluated), str(DEADLINE_S)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=DEADLINE_S,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = no_tensorflow.run(WITHOUT_TENSORFLOW, str(ROOT), str(evaluated), str(DEADLINE_S))
     assert seen["exceptions"] == [] and seen["errors"] == []
     assert seen["tried"] == [] and not seen["tensorflow_loaded"]
     assert seen["subheader"] == [f"Active: `{evaluated.name}`"]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -272,12 +269,6 @@ print(json.dumps({
 
 def test_the_form_is_drawn_without_importing_tensorflow():
     """A first visit need not wait for TensorFlow: only a started job imports it."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
-        [sys.executable, "-c", FORM_WITHOUT_TENSORFLOW, str(ROOT), str(DEADLINE_S)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=DEADLINE_S,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = no_tensorflow.run(FORM_WITHOUT_TENSORFLOW, str(ROOT), str(DEADLINE_S))
     assert seen["exceptions"] == [] and seen["tried"] == []
     assert "Start training" in seen["buttons"], seen["buttons"]

@@ -74,12 +74,24 @@ def test_each_folders_stored_figures_fit_its_weights(name):
     assert precompute.read_export(folder) is not None
 
 
-def test_the_model_page_offers_the_zoo_in_order_and_switches_to_one(tmp_path, monkeypatch):
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """An AppTest of app.py with no runs listed, and a function opening one of its pages."""
     monkeypatch.setattr(state, "RUNS_DIR", tmp_path)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
-    at.switch_page("pages/model.py")
-    at.run()
-    assert not at.exception, at.exception
+
+    def open_page(page: str) -> AppTest:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+        assert not at.exception, (page, at.exception)
+        return at
+
+    return at, open_page
+
+
+def test_the_model_page_offers_the_zoo_in_order_and_switches_to_one(app):
+    _, open_page = app
+    at = open_page("model")
     picker = at.selectbox(key="model_shipped")
     assert picker.options[: len(NAMES)] == [f"{m.name} · {m.lesson}" for m in zoo.ZOO], (
         picker.options
@@ -93,16 +105,13 @@ def test_the_model_page_offers_the_zoo_in_order_and_switches_to_one(tmp_path, mo
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", NAMES)
-def test_every_page_opens_each_zoo_model(name, monkeypatch, tmp_path):
-    monkeypatch.setattr(state, "RUNS_DIR", tmp_path)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
+def test_every_page_opens_each_zoo_model(name, app):
+    at, open_page = app
     at.session_state[state.ACTIVE] = str(SHIPPED / name)
     for page in PAGES:
         if page == "compare":  # this model on the left, the default on the right
             at.query_params["a"], at.query_params["b"] = name, "mnist-2d"
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-        assert not at.exception, (page, at.exception)
+        open_page(page)
         assert not at.error, (page, [e.value for e in at.error])
         text = " ".join(e.value for e in [*at.markdown, *at.subheader, *at.caption])
         assert f"`{name}`" in text, (page, text[:500])
@@ -114,12 +123,9 @@ def test_every_page_opens_each_zoo_model(name, monkeypatch, tmp_path):
 
 
 @pytest.mark.integration
-def test_the_compare_pages_default_pair_shows_the_autoencoders_holes(monkeypatch, tmp_path):
-    monkeypatch.setattr(state, "RUNS_DIR", tmp_path)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
-    at.switch_page("pages/compare.py")
-    at.run()
-    assert not at.exception, at.exception
+def test_the_compare_pages_default_pair_shows_the_autoencoder_off_the_prior(app):
+    _, open_page = app
+    at = open_page("compare")
     (pad,) = at.get("component_instance")
     ae, vae_ = json.loads(pad.proto.json_args)["planes"]
     assert (ae["name"], vae_["name"]) == ("mnist-2d-ae", "mnist-2d")
