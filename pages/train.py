@@ -8,7 +8,7 @@ import uuid
 
 import streamlit as st
 
-from ui import share, state
+from ui import share, state, training_playback
 from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError
@@ -246,6 +246,7 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
             st.plotly_chart(
                 state.training_curves(snap.history), theme="streamlit", key=f"curves-{job_id}"
             )
+            latest_codes(snap, job_id)
         if snap.usable and mine:
             if state.active_path() == str(snap.out_dir):
                 st.caption("This model is active.")
@@ -263,6 +264,28 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
                     label="See it on the Model page",
                     icon=":material/inventory_2:",
                 )
+
+
+def latest_codes(snap, job_id: str) -> None:
+    """The followed test codes after the last finished epoch: the map forming live."""
+    codes = state.training_codes(state.key_of(snap.out_dir))
+    if codes is None:
+        return
+    _, y_test, names = state.test_set(snap.config.dataset)
+    with st.expander("The latent space so far", expanded=True):
+        st.plotly_chart(
+            training_playback.figure(
+                codes,
+                y_test[codes.indices],
+                list(names),
+                state.CLASS_PALETTE,
+                snap.history,
+                height=420,
+                playable=not snap.running,  # once it has ended, the whole run plays back
+            ),
+            theme="streamlit",
+            key=f"codes-{job_id}",
+        )
 
 
 def _training_line(p, phase: str, evaluating: bool) -> str:

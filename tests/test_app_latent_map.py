@@ -10,6 +10,7 @@ import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import values
 from ui import presentation
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -118,7 +119,7 @@ def test_selecting_points_shows_images_and_their_elbo_terms(default_copy, refere
     at.session_state[MAP_KEY] = {"indices": [i], "seq": 1}  # what the browser sends
     at.run()
     assert not at.exception
-    assert at.subheader[0].value.startswith(f"Test image #{i}")
+    assert [h.value for h in at.subheader][-1].startswith(f"Test image #{i}")  # the side column
     assert [im.captions[0] for im in at.image] == ["original", "reconstruction, decoded at μ"]
     got = _metrics(at)
     assert got["KL"] == pytest.approx(reference["kl"][i], abs=1e-3)
@@ -141,7 +142,7 @@ def test_selecting_points_shows_images_and_their_elbo_terms(default_copy, refere
     many = list(range(100, 140))
     at.session_state[MAP_KEY] = {"indices": many, "seq": 2}
     at.run()
-    assert at.subheader[0].value == "40 test images selected"
+    assert [h.value for h in at.subheader][-1] == "40 test images selected"
     captions = [im.captions[0] for im in at.image]  # galleries of originals and reconstructions
     assert captions == ["originals (first 32)", "reconstructions, decoded at μ"]
     got = _metrics(at)
@@ -151,7 +152,7 @@ def test_selecting_points_shows_images_and_their_elbo_terms(default_copy, refere
     assert len(selected["x"]) == 40
 
     at.number_input(key="latent_map.index").set_value(7).run()
-    assert at.subheader[0].value.startswith("Test image #7")
+    assert [h.value for h in at.subheader][-1].startswith("Test image #7")
     at.button[0].click().run()  # Clear selection
     assert not at.metric and not [t for t in _traces(at) if t["name"] == "selected"]
 
@@ -212,3 +213,40 @@ def test_the_how_to_line_has_mouse_words_and_touch_words(default_copy):
     assert "Tap" in touch and "scroll" in touch
     assert "hover" not in touch.lower() and "lasso" not in touch and "click" not in touch.lower()
     assert "(hover: none) and (pointer: coarse)" in hint  # the touch words on a touch screen
+
+
+def _playback(at: AppTest) -> dict | None:
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id and "latent_map.playback" in chart.proto.id:
+            return json.loads(chart.proto.spec)
+    return None
+
+
+def test_a_run_that_kept_its_codes_plays_back_epoch_by_epoch(default_copy, reference, mnist):
+    from vae import encoding_history
+
+    at = _open(default_copy)
+    assert _playback(at) is None  # the copy kept no codes per epoch, and says so
+    assert any("kept no codes per epoch" in c.value for c in at.caption)
+
+    n_test = len(mnist.y_test)
+    idx = encoding_history.indices(n_test)
+    z, lv = reference["z_mean"][idx], reference["z_log_var"][idx]
+    for epoch, scale in ((1, 0.1), (2, 0.5), (3, 1.0)):  # the codes spread out
+        encoding_history.record(default_copy, epoch, z * scale, lv, n_test)
+    at = _open(default_copy)
+    spec = _playback(at)
+    frames = spec["frames"]
+    assert [f["name"] for f in frames] == ["1", "2", "3"]
+    assert [s["label"] for s in spec["layout"]["sliders"][0]["steps"]] == ["1", "2", "3"]
+    labels = mnist.y_test[idx]
+    assert [t["name"] for t in frames[0]["data"]] == [str(c) for c in sorted(set(labels))]
+    # Each frame holds that epoch's codes, class by class.
+    for frame, scale in zip(frames, (0.1, 0.5, 1.0), strict=True):
+        xs = np.concatenate([values(t["x"]) for t in frame["data"]])
+        want = np.concatenate([z[labels == c, 0] * scale for c in sorted(set(labels))])
+        np.testing.assert_allclose(xs, want, atol=2e-3)
+    # The title names each epoch's test figures, from history.json.
+    epoch_1 = json.loads((default_copy / "history.json").read_text())[0]["test"]
+    assert f"test −ELBO {epoch_1['neg_elbo']:.1f}" in frames[0]["layout"]["title"]["text"]
+    assert len(spec["layout"]["updatemenus"][0]["buttons"]) == 2  # play and pause

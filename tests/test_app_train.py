@@ -214,6 +214,9 @@ def test_a_tiny_run_trains_live_and_can_be_used_straight_away(runs):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 6 and all(len(t["x"]) == 2 for t in spec["data"])
     assert json.loads((run / checkpoint.METRICS_FILE).read_text())["n_images"] == 32
+    # The latent space as it formed: the run kept its codes, and plays them back.
+    (codes,) = [c for c in at.get("plotly_chart") if "codes-" in c.proto.id]
+    assert [f["name"] for f in json.loads(codes.proto.spec)["frames"]] == ["1", "2"]
 
     next(b for b in at.button if b.label == "Use this model").click().run()
     assert not at.exception and not at.error

@@ -43,15 +43,32 @@ def server(tmp_path_factory):
 
 
 def click_text(driver, selector: str, text: str) -> None:
-    """Click the element under ``selector`` whose text ends with ``text``, once it is there."""
+    """Click the element under ``selector`` whose text ends with ``text``, once it is there.
 
-    def find():
-        for e in driver.find_elements(By.CSS_SELECTOR, selector):
-            if e.text.strip().endswith(text):  # after an icon, if any
-                return e
-        return None
+    Streamlit may redraw it between finding and clicking (stale), or cover it for a
+    moment while a rerun ends (intercepted): then it is looked up again.
+    """
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        ElementNotInteractableException,
+        StaleElementReferenceException,
+    )
 
-    until(find, what=f"{text!r} to be shown").click()
+    def click() -> bool:
+        try:
+            for e in driver.find_elements(By.CSS_SELECTOR, selector):
+                if e.text.strip().endswith(text):  # after an icon, if any
+                    e.click()
+                    return True
+        except (
+            StaleElementReferenceException,
+            ElementClickInterceptedException,
+            ElementNotInteractableException,
+        ):
+            pass
+        return False
+
+    until(click, what=f"{text!r} to be shown and clicked")
 
 
 def query(url: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import perturb_weights, tiny_config, weights_of
 
-from vae import checkpoint, upload
+from vae import checkpoint, encoding_history, precompute, upload
 from vae.errors import CheckpointMismatchError, CorruptCheckpointError, UnsafeFileError
 from vae.model import build_vae
 from vae.upload import (
@@ -25,13 +25,21 @@ from vae.upload import (
 
 @pytest.fixture(scope="module")
 def ckpt_files(tmp_path_factory) -> dict[str, bytes]:
-    """The files of a real tiny checkpoint, with its optimizer state."""
+    """The files of a real tiny run folder: a checkpoint, its optimizer state, the pages'
+    stored figures and the codes kept per epoch."""
     folder = tmp_path_factory.mktemp("ckpt")
     model = build_vae(tiny_config())
     perturb_weights(model, seed=3)
     history = [{"epoch": 1, "train": {"neg_elbo": 5.0}, "test": {"neg_elbo": 6.0}}]
     checkpoint.save_checkpoint(folder, model, epoch=1, history=history, metrics={"neg_elbo": 6.0})
-    (folder / checkpoint.OPTIMIZER_FILE).write_bytes(b"optimizer state, never read")
+    # What a run folder holds besides: none of it is needed, none of it is read.
+    for name in (
+        checkpoint.OPTIMIZER_FILE,
+        precompute.FILE,
+        precompute.EXPORT_FILE,
+        encoding_history.FILE,
+    ):
+        (folder / name).write_bytes(b"never read: " + name.encode())
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
@@ -67,7 +75,7 @@ def test_valid_zip_of_a_folder_loads_with_the_same_weights(root, ckpt_files):
     data = make_zip([("my-run/", b"")] + [(f"my-run/{n}", b) for n, b in ckpt_files.items()])
     folder = save_upload([("my-run.zip", data)], uploads_of(root))
     assert folder.parent == uploads_of(root) and not folder.name.startswith(".")
-    # The optimizer state is skipped unread; the four checkpoint files are written.
+    # The rest of a run folder is skipped unread; the four checkpoint files are written.
     assert sorted(p.name for p in folder.iterdir()) == sorted(upload.MEMBER_LIMITS)
     loaded = checkpoint.load_checkpoint(folder)
     original = checkpoint.read_weights(folder)[0]

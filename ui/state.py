@@ -25,7 +25,7 @@ import numpy as np
 import streamlit as st
 
 from ui import streamlit_patches, url_state
-from vae import checkpoint, manifold, palette, precompute, run_list, zoo
+from vae import checkpoint, encoding_history, manifold, palette, precompute, run_list, zoo
 from vae.config import VAEConfig
 from vae.data import load_dataset, to_model_input
 from vae.errors import VAEError
@@ -301,6 +301,25 @@ def _stored(key: Key, file_stamp: float) -> tuple[precompute.Stored | None, str 
 def _stored_export(key: Key, file_stamp: float) -> tuple[tuple[dict, bytes] | None, str | None]:
     try:
         return precompute.read_export(key[0]), None
+    except (VAEError, OSError) as exc:
+        return None, str(exc)
+
+
+def training_codes(key: Key) -> encoding_history.EncodingHistory | None:
+    """The followed test codes after each epoch of the checkpoint ``key``'s training
+    (vae/encoding_history.py), up to its weights' epoch; None if it kept none. A
+    damaged file is named in a warning."""
+    return _beside(
+        key, encoding_history.FILE, _training_codes, "The playback of its training is left out."
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _training_codes(key: Key, file_stamp: float):
+    try:
+        records = _records(*key)
+        n_test = len(test_set(records.config.dataset)[1])
+        return encoding_history.read(key[0], n_test=n_test, epoch=records.epoch), None
     except (VAEError, OSError) as exc:
         return None, str(exc)
 

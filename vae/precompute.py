@@ -211,7 +211,7 @@ def read(
     path = Path(directory) / FILE
     if not path.is_file():
         return None
-    tensors, meta = _parse(path, FORMAT_TAG, MAX_BYTES)
+    tensors, meta = parse_tagged(path, FORMAT_TAG, MAX_BYTES)
     if (
         meta.get("version") != VERSION
         or meta.get("settings") != SETTINGS
@@ -260,7 +260,7 @@ def _rewrite(name: str) -> str:
 _REWRITE = _rewrite(FILE)
 
 
-def _parse(path: Path, tag: str, cap: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def parse_tagged(path: Path, tag: str, cap: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays and metadata of a safetensors file of at most ``cap`` bytes whose format tag
     is ``tag``, or a clear error."""
     from safetensors import SafetensorError
@@ -370,7 +370,7 @@ def read_export(directory: str | os.PathLike) -> tuple[dict[str, Any], bytes] | 
     path = Path(directory) / EXPORT_FILE
     if not path.is_file():
         return None
-    tensors, meta = _parse(path, EXPORT_FORMAT_TAG, EXPORT_MAX_BYTES)
+    tensors, meta = parse_tagged(path, EXPORT_FORMAT_TAG, EXPORT_MAX_BYTES)
     if meta.get("weights_sha256") != weights_digest(directory):
         return None
     rewrite = _rewrite(EXPORT_FILE)

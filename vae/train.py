@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vae import atomic, checkpoint, evaluate, precompute
+from vae import atomic, checkpoint, encoding_history, evaluate, precompute
 from vae.config import STRATEGIES, VAEConfig
 from vae.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
 from vae.eta import RateMeter, eta_seconds
@@ -255,8 +255,18 @@ class _Run:
             checkpoint.save_checkpoint(
                 self.out_dir, self.model, epoch=self.epochs_done, history=self.history
             )
+            if len(self.x_test):
+                self._record_codes()
         if self.progress is not None:
             self.progress(self._progress("epoch", {**train_terms}))
+
+    def _record_codes(self) -> None:
+        """This epoch's codes of the followed test images, for the pages' playback."""
+        n_test = len(self.x_test)
+        z_mean, z_log_var = evaluate.encode(
+            self.model, self.x_test[encoding_history.indices(n_test)]
+        )
+        encoding_history.record(self.out_dir, self.epochs_done, z_mean, z_log_var, n_test)
 
     def restore_last_good(self) -> None:
         for v in self.model.weights:

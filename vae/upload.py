@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from vae import checkpoint, import_keras
+from vae import checkpoint, encoding_history, import_keras, precompute
 from vae.errors import CheckpointError, UnsafeFileError
 
 # What the browser may send in one upload, a checkpoint or a digit's picture; the server's
@@ -45,9 +45,16 @@ MEMBER_LIMITS: dict[str, int] = {
     checkpoint.METRICS_FILE: 1024 * 1024,
 }
 REQUIRED = (checkpoint.CONFIG_FILE, checkpoint.WEIGHTS_FILE)
-# A run folder zipped whole also holds the optimizer state; it is not needed to load
-# the model, so it is skipped unread rather than making the user re-zip the folder.
-SKIPPED = (checkpoint.OPTIMIZER_FILE, checkpoint.PREVIOUS_OPTIMIZER_FILE)
+# A run folder zipped whole also holds the optimizer state, the pages' stored figures and
+# the codes kept per epoch; none is needed to load the model, so each is skipped unread
+# (the figures are computed again) rather than making the user re-zip the folder.
+SKIPPED = (
+    checkpoint.OPTIMIZER_FILE,
+    checkpoint.PREVIOUS_OPTIMIZER_FILE,
+    precompute.FILE,
+    precompute.EXPORT_FILE,
+    encoding_history.FILE,
+)
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"  # what Keras 3's save_weights requires
 MAX_MEMBERS = 16  # a checkpoint has at most 5 files and a folder entry
 MAX_KEPT_UPLOADS = 20  # older uploads are pruned so repeated uploads cannot fill the disk
