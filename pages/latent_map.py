@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
 from ui import input_hint, presentation, share, state, training_playback, url_state
-from vae import evaluate, images, latent_plane, sprite
+from vae import images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
 SELECTION = "latent_map.selection"  # list[int]: the selected test indices
@@ -44,7 +44,7 @@ def _plane(key: state.Key, dims: tuple[int, int] | str) -> latent_plane.Projecti
 @st.cache_resource(max_entries=16)
 def _class_traces(key: state.Key, dims: tuple[int, int] | str) -> list[dict]:
     z_mean, _ = state.encodings(key)
-    _, y_test, class_names = state.test_set(state.checkpoint_at(key).config.dataset)
+    _, y_test, class_names = state.test_set(state.config_at(key).dataset)
     xy = _plane(key, dims).apply(z_mean).astype(np.float32)
     traces = []
     for c, name in enumerate(class_names):
@@ -75,6 +75,8 @@ def _densities(key: state.Key, dims: tuple[int, int] | str) -> tuple[np.ndarray,
 @st.cache_data(max_entries=64)
 def _reconstructions(key: state.Key, indices: tuple[int, ...]) -> np.ndarray:
     """Images [n, H, W, C] decoded at z_mean: the deterministic reconstruction, one batch."""
+    from vae import evaluate  # TensorFlow: only once points are selected
+
     z_mean, _ = state.encodings(key)
     return evaluate.decode(state.checkpoint_at(key).model, z_mean[list(indices)])
 
@@ -243,10 +245,10 @@ present = presentation.is_on()
 if not present:  # a projector gives every pixel to the map
     st.title("Latent map")
 plane = state.active_plane("the map")
-ckpt, key, j = plane.ckpt, plane.key, plane.ckpt.config.latent_dim
+key, j = plane.key, plane.config.latent_dim  # no model is built for the map itself
 x_test, y_test, names = plane.x_test, plane.y_test, plane.names
 z_mean, z_log_var = plane.z_mean, plane.z_log_var
-share.share_bar(ckpt)
+share.share_bar(plane)
 url_state.restore(SWITCHES)
 
 st.session_state.setdefault(SELECTION, [])
@@ -289,7 +291,7 @@ with side if present else controls:
 
 url_state.record(SWITCHES)
 proj = _plane(key, dims)
-sprite_url, layout = _sprite(ckpt.config.dataset)
+sprite_url, layout = _sprite(plane.config.dataset)
 density = _densities(key, dims) if show["density"] else None
 selected = [i for i in st.session_state[SELECTION] if 0 <= i < len(z_mean)]
 title = f"{len(z_mean):,} test images at z_mean · {proj.description}"
@@ -404,7 +406,11 @@ if not present:
             )
             st.plotly_chart(
                 training_playback.figure(
-                    codes, y_test[codes.indices], list(names), PALETTE, ckpt.history
+                    codes,
+                    y_test[codes.indices],
+                    list(names),
+                    PALETTE,
+                    state.active_records().history,
                 ),
                 theme="streamlit",
                 key="latent_map.playback",

@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "checkpoints" / "mnist-2d"
 
 
+def clear_caches() -> None:
+    """Forget every cached model and array. The test set is cached per data set name for
+    the server's life, so a test that points VAE_DATA_DIR at its own small data clears
+    the caches before (an earlier test may hold the real set) and after (for the next)."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
 def copy_default(folder: Path) -> Path:
     """A private copy of the default model, so a training job rewriting it cannot race a test."""
     dst = folder / "mnist-2d"

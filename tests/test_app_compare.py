@@ -8,12 +8,11 @@ import shutil
 
 import numpy as np
 import pytest
-import streamlit as st
 from compare_fixtures import MIRROR, SHIPPED, make_runs
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import ROOT
+from tests.app_pages import ROOT, clear_caches
 from ui import state
 from vae import evaluate, prior_holes
 from vae.checkpoint import load_checkpoint
@@ -34,9 +33,7 @@ def app(folders, monkeypatch):
     runs, data = folders
     monkeypatch.setattr(state, "RUNS_DIR", runs)
     monkeypatch.setenv("VAE_DATA_DIR", str(data))
-    # The test set is cached per data set name: an earlier test may hold the real one.
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    clear_caches()
 
     def open_compare(**params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
@@ -48,9 +45,7 @@ def app(folders, monkeypatch):
         return at
 
     yield open_compare
-    # The test set is cached per data set name for the server's life; this one was tiny.
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    clear_caches()
 
 
 def _pad(at) -> dict:

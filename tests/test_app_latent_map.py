@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import no_tensorflow
 import numpy as np
 import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import values
+from tests.app_pages import copy_default, values
 from ui import presentation
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -250,3 +251,40 @@ def test_a_run_that_kept_its_codes_plays_back_epoch_by_epoch(default_copy, refer
     epoch_1 = json.loads((default_copy / "history.json").read_text())[0]["test"]
     assert f"test −ELBO {epoch_1['neg_elbo']:.1f}" in frames[0]["layout"]["title"]["text"]
     assert len(spec["layout"]["updatemenus"][0]["buttons"]) == 2  # play and pause
+
+
+MAP_WITHOUT_TENSORFLOW = (
+    no_tensorflow.BLOCK
+    + r"""
+
+from streamlit.testing.v1 import AppTest
+from ui import state
+from vae import checkpoint
+
+state.warm_up = lambda path=None: None
+
+def no_model(*args, **kwargs):
+    raise AssertionError("the model was loaded for the first draw")
+
+checkpoint.load_checkpoint = no_model
+
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[3]))
+at.session_state["active_checkpoint"] = sys.argv[2]
+at.switch_page("pages/latent_map.py")
+at.run()
+maps = at.get("component_instance")
+figure = json.loads(maps[0].proto.json_args)["figure"] if maps else {"data": []}
+print(json.dumps({
+    "exceptions": [str(e.value) for e in at.exception],
+    "points": sum(len(t["x"]) for t in figure["data"] if "customdata" in t),  # the codes
+    "tried": tried,
+}))
+"""
+)
+
+
+def test_the_map_is_drawn_from_what_is_stored_without_tensorflow(tmp_path, mnist):
+    folder = copy_default(tmp_path)  # with the figures stored beside its weights
+    seen = no_tensorflow.run(MAP_WITHOUT_TENSORFLOW, str(ROOT), str(folder), str(DEADLINE_S))
+    assert seen["exceptions"] == [] and seen["tried"] == []
+    assert seen["points"] == len(mnist.y_test)  # every test code, by class

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import no_tensorflow
@@ -14,6 +15,7 @@ from deadline import DEADLINE_S
 from helpers import write_mnist_npz
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import clear_caches
 from ui import state
 from vae import checkpoint, evaluate
 from vae.config import LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
@@ -24,14 +26,16 @@ TIMEOUT = DEADLINE_S
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch) -> Path:
+def runs(tmp_path, monkeypatch) -> Iterator[Path]:
     """A private runs folder, and 28x28 data small enough to train in seconds."""
     folder = tmp_path / "runs"
     monkeypatch.setattr(state, "RUNS_DIR", folder)
     write_mnist_npz(tmp_path / "data", n_train=128, n_test=32)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("VAE_SHARED_SERVER", raising=False)
-    return folder
+    clear_caches()
+    yield folder
+    clear_caches()
 
 
 def open_page() -> AppTest:
