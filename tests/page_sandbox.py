@@ -6,13 +6,14 @@ takes it by its fixture name (``runs``); the two names differ so the import is n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from deadline import DEADLINE_S
 from helpers import perturb_weights, tiny_config, write_mnist_npz
 
-from tests.app_pages import copy_default, open_page
+from tests.app_pages import clear_caches, copy_default, open_page
 from ui import state
 from vae.checkpoint import save_checkpoint
 from vae.model import build_vae
@@ -37,12 +38,16 @@ def runs_folder(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(name="tiny_data")
-def tiny_mnist(tmp_path, monkeypatch) -> Path:
-    """28x28 data small enough for a Train page run to take seconds."""
+def tiny_mnist(tmp_path, monkeypatch) -> Iterator[Path]:
+    """28x28 data small enough for a Train page run to take seconds. Every cache is
+    cleared before and after: what the pages computed from one test set (the real one,
+    or these 32 images) must not answer for the other."""
     write_mnist_npz(tmp_path / "data", n_train=128, n_test=32)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("VAE_SHARED_SERVER", raising=False)
-    return tmp_path / "data"
+    clear_caches()
+    yield tmp_path / "data"
+    clear_caches()
 
 
 def save_tiny(folder: Path, seed: int = 1, epoch: int = 1, **changes) -> Path:

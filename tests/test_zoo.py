@@ -10,7 +10,7 @@ import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import ROOT
+from tests.app_pages import ROOT, clear_caches
 from ui import state
 from vae import checkpoint, cli, precompute, zoo
 from vae.config import VAEConfig
@@ -78,6 +78,7 @@ def test_each_folders_stored_figures_fit_its_weights(name):
 def app(tmp_path, monkeypatch):
     """An AppTest of app.py with no runs listed, and a function opening one of its pages."""
     monkeypatch.setattr(state, "RUNS_DIR", tmp_path)
+    clear_caches()  # figures an earlier test computed from another test set
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=DEADLINE_S)
 
     def open_page(page: str) -> AppTest:

@@ -215,20 +215,30 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 # shared, read-only copy. st.cache_data hands every call its own unpickled copy (31 MB
 # for the float inputs), which cost time on every rerun and, under ten viewers
 # switching pages, hundreds of MB of garbage waiting for the collector.
-@st.cache_resource(show_spinner="Loading the test set…", max_entries=2)
 def test_set(dataset: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """(x_test uint8 [N, 28, 28], y_test [N], class names) of a data set; read-only."""
+    return _test_set(dataset, _data_dir())
+
+
+def _data_dir() -> str:
+    """Where the data sets are read from ($VAE_DATA_DIR, else the usual places): part of
+    the test set's cache key, so a folder set later is never answered from an older one."""
+    return os.environ.get("VAE_DATA_DIR", "")
+
+
+@st.cache_resource(show_spinner="Loading the test set…", max_entries=2)
+def _test_set(dataset: str, data_dir: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     ds = load_dataset(dataset)
     return _read_only(ds.x_test), _read_only(ds.y_test), tuple(ds.class_names)
 
 
 def test_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
     """The test images as ``ckpt``'s model sees them: [N, 28, 28, 1] float32."""
-    return _inputs(ckpt.config.dataset, ckpt.config.decoder)
+    return _inputs(ckpt.config.dataset, ckpt.config.decoder, _data_dir())
 
 
 @st.cache_resource(max_entries=4)
-def _inputs(dataset: str, decoder: str) -> np.ndarray:
+def _inputs(dataset: str, decoder: str, data_dir: str) -> np.ndarray:
     x, _, _ = test_set(dataset)
     return _read_only(to_model_input(x, decoder))
 
