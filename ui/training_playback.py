@@ -103,7 +103,7 @@ def figure(
             "scaleratio": 1,
         },
         "legend": {"itemsizing": "constant"},
-        "margin": {"l": 50, "r": 10, "t": 50, "b": 110 if playable else 40},
+        "margin": {"l": 50, "r": 10, "t": 50, "b": 140 if playable else 40},
     }
     fig.update_layout(**view)
     if not playable:
@@ -114,7 +114,7 @@ def figure(
                 "type": "buttons",
                 "direction": "left",
                 "x": 0.0,
-                "y": -0.08,
+                "y": -0.13,
                 "xanchor": "left",
                 "yanchor": "top",
                 "pad": {"r": 10, "t": 0},
@@ -131,9 +131,9 @@ def figure(
         sliders=[
             {
                 "active": last,
-                "x": 0.22,
-                "len": 0.78,
-                "y": -0.04,
+                "x": 0.3,
+                "len": 0.7,
+                "y": -0.09,
                 "yanchor": "top",
                 "currentvalue": {"prefix": "epoch "},
                 "pad": {"t": 0},
