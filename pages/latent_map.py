@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
-from ui import input_hint, presentation, share, state, training_playback, url_state
+from ui import input_hint, presentation, share, state, url_state
 from vae import images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
@@ -405,13 +405,5 @@ if not present:
                 "while the KL term keeps them inside the prior's circles."
             )
             st.plotly_chart(
-                training_playback.figure(
-                    codes,
-                    y_test[codes.indices],
-                    list(names),
-                    PALETTE,
-                    state.active_records().history,
-                ),
-                theme="streamlit",
-                key="latent_map.playback",
+                state.training_playback_figure(key), theme="streamlit", key="latent_map.playback"
             )

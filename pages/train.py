@@ -8,7 +8,7 @@ import uuid
 
 import streamlit as st
 
-from ui import share, state, training_playback
+from ui import share, state
 from vae.config import ESTIMATORS, LR_SCHEDULES, PRECISIONS, STRATEGIES, VAEConfig
 from vae.data import DATASETS, DECODERS
 from vae.errors import ConfigError
@@ -268,24 +268,15 @@ def job_panel(jobs: JobManager, job_id: str, live: bool) -> None:
 
 def latest_codes(snap, job_id: str) -> None:
     """The followed test codes after the last finished epoch: the map forming live."""
-    codes = state.training_codes(state.key_of(snap.out_dir))
-    if codes is None:
+    figure = state.training_playback_figure(
+        state.key_of(snap.out_dir),
+        height=420,
+        playable=not snap.running,  # once it has ended, the whole run plays back
+    )
+    if figure is None:
         return
-    _, y_test, names = state.test_set(snap.config.dataset)
     with st.expander("The latent space so far", expanded=True):
-        st.plotly_chart(
-            training_playback.figure(
-                codes,
-                y_test[codes.indices],
-                list(names),
-                state.CLASS_PALETTE,
-                snap.history,
-                height=420,
-                playable=not snap.running,  # once it has ended, the whole run plays back
-            ),
-            theme="streamlit",
-            key=f"codes-{job_id}",
-        )
+        st.plotly_chart(figure, theme="streamlit", key=f"codes-{job_id}")
 
 
 def _training_line(p, phase: str, evaluating: bool) -> str:

@@ -290,8 +290,12 @@ def _beside(key: Key, name: str, read, instead: str):
 def _read_beside(key: Key, name: str, read) -> tuple:
     """``read(key, file_stamp)``: the file's stamp keys the cache, so a rewritten file is
     read again."""
+    return read(key, _read_beside_stamp(key, name))
+
+
+def _read_beside_stamp(key: Key, name: str) -> float:
     file = Path(key[0]) / name
-    return read(key, file.stat().st_mtime if file.is_file() else 0.0)
+    return file.stat().st_mtime if file.is_file() else 0.0
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -332,6 +336,36 @@ def _training_codes(key: Key, file_stamp: float):
         return encoding_history.read(key[0], n_test=n_test, epoch=records.epoch), None
     except (VAEError, OSError) as exc:
         return None, str(exc)
+
+
+def training_playback_figure(key: Key, *, height: int = 560, playable: bool = True):
+    """The Plotly figure playing back ``training_codes(key)``, or None if it kept none.
+
+    Built once per file and kept: the pages that show it rerun on every selection or,
+    while a training runs, every second, and a figure of every epoch is costly to build.
+    """
+    if training_codes(key) is None:  # also names a damaged file
+        return None
+    stamp = _read_beside_stamp(key, encoding_history.FILE)
+    return _playback_figure(key, stamp, height, playable)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _playback_figure(key: Key, file_stamp: float, height: int, playable: bool):
+    from ui import training_playback
+
+    codes, _ = _training_codes(key, file_stamp)
+    records = _records(*key)
+    _, y_test, names = test_set(records.config.dataset)
+    return training_playback.figure(
+        codes,
+        y_test[codes.indices],
+        list(names),
+        list(CLASS_PALETTE),
+        records.history,
+        height=height,
+        playable=playable,
+    )
 
 
 def active_encodings() -> tuple[np.ndarray, np.ndarray]:
