@@ -20,6 +20,33 @@ sys.meta_path.insert(0, NoTensorFlow())
 """
 
 
+def page_script(page: str, report: str) -> str:
+    """A child script that opens ``pages/<page>.py`` with the checkpoint ``argv[2]``
+    active (app at ``argv[1]``, deadline ``argv[3]``) where TensorFlow cannot be imported
+    and no model can be built, then runs ``report``, which prints what it saw as JSON."""
+    return (
+        BLOCK
+        + rf"""
+from streamlit.testing.v1 import AppTest
+from ui import state
+from vae import checkpoint
+
+state.warm_up = lambda path=None: None
+
+def no_model(*args, **kwargs):
+    raise AssertionError("the model was built for pages/{page}.py")
+
+checkpoint.load_checkpoint = no_model
+
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[3]))
+at.session_state["active_checkpoint"] = sys.argv[2]
+at.switch_page("pages/{page}.py")
+at.run()
+"""
+        + report
+    )
+
+
 def run(script: str, *args: str) -> dict:
     """Run ``script`` (BLOCK + a page's AppTest) in a fresh interpreter with ``args``;
     the JSON object it printed last. Fails with the child's stderr if it failed."""

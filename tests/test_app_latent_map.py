@@ -253,25 +253,9 @@ def test_a_run_that_kept_its_codes_plays_back_epoch_by_epoch(default_copy, refer
     assert len(spec["layout"]["updatemenus"][0]["buttons"]) == 2  # play and pause
 
 
-MAP_WITHOUT_TENSORFLOW = (
-    no_tensorflow.BLOCK
-    + r"""
-
-from streamlit.testing.v1 import AppTest
-from ui import state
-from vae import checkpoint
-
-state.warm_up = lambda path=None: None
-
-def no_model(*args, **kwargs):
-    raise AssertionError("the model was loaded for the first draw")
-
-checkpoint.load_checkpoint = no_model
-
-at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[3]))
-at.session_state["active_checkpoint"] = sys.argv[2]
-at.switch_page("pages/latent_map.py")
-at.run()
+MAP_WITHOUT_TENSORFLOW = no_tensorflow.page_script(
+    "latent_map",
+    r"""
 maps = at.get("component_instance")
 figure = json.loads(maps[0].proto.json_args)["figure"] if maps else {"data": []}
 print(json.dumps({
@@ -279,7 +263,7 @@ print(json.dumps({
     "points": sum(len(t["x"]) for t in figure["data"] if "customdata" in t),  # the codes
     "tried": tried,
 }))
-"""
+""",
 )
 
 

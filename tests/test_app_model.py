@@ -161,25 +161,9 @@ def test_with_no_runs_the_page_says_where_they_come_from(runs):
 
 # Opens the Model page in a fresh interpreter where importing TensorFlow or Keras raises
 # and building a model raises; prints what the page showed, as JSON.
-WITHOUT_TENSORFLOW = (
-    no_tensorflow.BLOCK
-    + r"""
-
-from streamlit.testing.v1 import AppTest
-from ui import state
-from vae import checkpoint
-
-state.warm_up = lambda path=None: None
-
-def no_model(*args, **kwargs):
-    raise AssertionError("the model was built to show its records")
-
-checkpoint.load_checkpoint = no_model
-
-at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=float(sys.argv[3]))
-at.session_state["active_checkpoint"] = sys.argv[2]
-at.switch_page("pages/model.py")
-at.run()
+WITHOUT_TENSORFLOW = no_tensorflow.page_script(
+    "model",
+    r"""
 print(json.dumps({
     "exceptions": [str(e.value) for e in at.exception],
     "errors": [e.value for e in at.error],
@@ -190,7 +174,7 @@ print(json.dumps({
     "tried": tried,
     "tensorflow_loaded": "tensorflow" in sys.modules or "keras" in sys.modules,
 }))
-"""
+""",
 )
 
 
