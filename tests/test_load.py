@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 SESSIONS = 10
 DRAG_MOVES = 60  # each session's drag lasts until its pad has decoded this many moves
-ROUNDS = 2  # the probe visits every page this many times alone, then under load
+ROUNDS = 1  # the probe visits every page this many times alone, then under load
 RSS_LIMIT_MB = 2048  # a server for ten viewers stays under 2 GB
 
 
