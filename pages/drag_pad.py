@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from components.drag_pad import drag_pad, publish_decoder, publish_export, publish_points
-from ui import presentation, share, state, url_state
+from ui import presentation, share, state, url_state, watch_it_form
 from vae import images, latent_plane, manifold
 
 PAD_KEY = "drag_pad.pad"  # the component's key; its value is the browser's last point
@@ -252,6 +252,9 @@ with pad_col:
     url_state.record(SWITCHES)
     with st.expander("How to read this", expanded=not present):
         how_to_read(j)
+    if not present:
+        with st.expander("Watch the codes form over training"):
+            watch_it_form.section(key, "drag_pad.playback")
 with detail_col:
     st.html(presentation.WHOLE_METRIC_LABELS)
     details(_point(RELEASED, path, j), z_mean, z_log_var, x_test, y_test, names, present)

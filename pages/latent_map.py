@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.latent_map import latent_map, publish_sprite
-from ui import input_hint, presentation, share, state, url_state
+from ui import input_hint, presentation, share, state, url_state, watch_it_form
 from vae import images, latent_plane, sprite
 
 MAP_KEY = "latent_map"  # the component's key; its value is the browser's last selection
@@ -391,19 +391,4 @@ with side:
 if not present:
     with controls:
         st.subheader("Watch it form")
-        codes = state.training_codes(key)
-        if codes is None:
-            st.caption(
-                "This model's training kept no codes per epoch. Every run trained now keeps "
-                "them: train one on the Train page, and its map can be played back here."
-            )
-        else:
-            st.caption(
-                f"{codes.z_mean.shape[1]:,} test images' codes after each of "
-                f"{len(codes.epochs)} epochs: press ▶ Play or drag the slider. Early on "
-                "the codes sit in one blob near the origin; the classes then separate, "
-                "while the KL term keeps them inside the prior's circles."
-            )
-            st.plotly_chart(
-                state.training_playback_figure(key), theme="streamlit", key="latent_map.playback"
-            )
+        watch_it_form.section(key, "latent_map.playback")

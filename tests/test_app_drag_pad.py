@@ -11,7 +11,7 @@ import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import ROOT, copy_default, open_page
+from tests.app_pages import ROOT, copy_default, open_page, values
 from ui import presentation
 from vae import evaluate, export, latent_plane, precompute
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -259,6 +259,41 @@ def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(ch
     at.run()
     assert at.title[0].value == "Drag through the latent space"
     assert _pad(at)["present"] is False
+
+
+def _playback(at) -> dict | None:
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id and "drag_pad.playback" in chart.proto.id:
+            return json.loads(chart.proto.spec)
+    return None
+
+
+def test_the_training_plays_back_beside_the_pad(tmp_path, encodings, mnist):
+    from vae import encoding_history
+
+    copy = copy_default(tmp_path)
+    at = open_page("drag_pad", copy)
+    assert _playback(at) is None and any("kept no codes per epoch" in c.value for c in at.caption)
+
+    n_test = len(mnist.y_test)
+    idx = encoding_history.indices(n_test)
+    z, lv = encodings[0][idx], encodings[1][idx]
+    for epoch, scale in ((1, 0.2), (2, 1.0)):
+        encoding_history.record(copy, epoch, z * scale, lv, n_test)
+    at = open_page("drag_pad", copy)
+    assert not at.exception, at.exception
+    (folded,) = [e for e in at.expander if e.label == "Watch the codes form over training"]
+    assert folded.proto.expanded is False  # the pad keeps the screen
+    spec = _playback(at)
+    assert [f["name"] for f in spec["frames"]] == ["1", "2"]
+    last = np.concatenate([values(t["x"]) for t in spec["frames"][1]["data"]])
+    labels = mnist.y_test[idx]
+    want = np.concatenate([z[labels == c, 0] for c in sorted(set(labels))])
+    np.testing.assert_allclose(last, want, atol=2e-3)
+
+    at.session_state[presentation.KEY] = True  # presentation mode: the pad alone
+    at.run()
+    assert not at.exception and _playback(at) is None
 
 
 def test_the_pad_is_drawn_from_what_is_stored_without_tensorflow(tmp_path, encodings):
