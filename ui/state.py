@@ -237,6 +237,11 @@ def test_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
     return _inputs(ckpt.config.dataset, ckpt.config.decoder, _data_dir())
 
 
+def train_inputs(ckpt: checkpoint.Checkpoint) -> np.ndarray:
+    """The training images as ``ckpt``'s model sees them; not kept (188 MB for MNIST)."""
+    return to_model_input(load_dataset(ckpt.config.dataset).x_train, ckpt.config.decoder)
+
+
 @st.cache_resource(max_entries=4)
 def _inputs(dataset: str, decoder: str, data_dir: str) -> np.ndarray:
     x, _, _ = test_set(dataset)
