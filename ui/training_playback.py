@@ -103,7 +103,7 @@ def figure(
             "scaleratio": 1,
         },
         "legend": {"itemsizing": "constant"},
-        "margin": {"l": 50, "r": 10, "t": 50, "b": 140 if playable else 40},
+        "margin": {"l": 50, "r": 10, "t": 50, "b": 170 if playable else 40},
     }
     fig.update_layout(**view)
     if not playable:
@@ -114,7 +114,7 @@ def figure(
                 "type": "buttons",
                 "direction": "left",
                 "x": 0.0,
-                "y": -0.13,
+                "y": -0.12,
                 "xanchor": "left",
                 "yanchor": "top",
                 "pad": {"r": 10, "t": 0},
@@ -130,10 +130,12 @@ def figure(
         ],
         sliders=[
             {
+                # A row of its own under the buttons: beside them, in a narrow column,
+                # the buttons covered the slider's first epochs.
                 "active": last,
-                "x": 0.3,
-                "len": 0.7,
-                "y": -0.09,
+                "x": 0.0,
+                "len": 1.0,
+                "y": -0.24,
                 "yanchor": "top",
                 "currentvalue": {"prefix": "epoch "},
                 "pad": {"t": 0},
