@@ -37,6 +37,7 @@ def test_the_sampled_kl_is_as_noisy_as_its_closed_form_and_the_exact_kl_not_at_a
     np.testing.assert_allclose(noise.sigma, np.mean(np.exp(0.5 * z_log_var.numpy()), axis=-1))
 
 
+@pytest.mark.slow
 def test_on_the_default_a_matters_at_initialisation_and_not_once_trained(x_test):
     ckpt = load_checkpoint(DEFAULT)
     # No training steps: the fresh copy is measured as initialised.
@@ -57,6 +58,7 @@ def _noise_tables(at) -> list:
     return [e.value for e in at.dataframe if "KL's share of A's noise" in e.value.columns]
 
 
+@pytest.mark.slow
 def test_the_page_measures_the_lesson_on_request(tmp_path, monkeypatch, x_test):
     config = VAEConfig(conv_filters=(4, 8), decoder_base_channels=4, epochs=1)
     path = tmp_path / "small"
