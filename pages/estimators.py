@@ -62,6 +62,16 @@ def noise_lesson(key: state.Key, progress) -> list[estimator_noise.Noise]:
     return lessons[key]
 
 
+def times(ratio: float) -> str:
+    """13.6×, 1.11×, 1.001×: three figures, or three decimals close to 1."""
+    return f"{ratio:.3g}×" if ratio >= 2 else f"{ratio:.3f}×"
+
+
+def percent(share: float) -> str:
+    """57%, or 0.00035% for a share too small for whole percents."""
+    return f"{share:.0%}" if share >= 0.01 else f"{100 * share:.2g}%"
+
+
 def parse_indices(text: str, n: int) -> tuple[int, ...]:
     """'0, 5, 17' -> (0, 5, 17); raises ValueError with a message for the user."""
     parts = [p for p in text.replace(" ", ",").split(",") if p]
@@ -165,10 +175,13 @@ else:
     chart_col, text_col = st.columns([3, 2], gap="large")
     fig = go.Figure(
         go.Scatter(
-            x=[r["stage"] for r in rows],
+            x=[
+                "start" if s.steps == 0 else "trained" if s.steps is None else f"{s.steps} steps"
+                for s in stages
+            ],
             y=[r["all_ratio"] for r in rows],
             mode="lines+markers+text",
-            text=[f"{r['all_ratio']:.3g}×" for r in rows],
+            text=[times(r["all_ratio"]) for r in rows],
             textposition="top center",
             name="A's variance / B's",
         )
@@ -176,7 +189,7 @@ else:
     fig.update_layout(
         height=CHART_HEIGHT,
         showlegend=False,
-        yaxis={"type": "log", "title": "A's gradient variance / B's"},
+        yaxis={"type": "log", "title": "A's gradient variance / B's", "exponentformat": "power"},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     chart_col.plotly_chart(fig, theme="streamlit", key="noise_stages")
@@ -193,25 +206,30 @@ else:
         ]
     )
     scatter.update_layout(
-        height=CHART_HEIGHT,
+        height=CHART_HEIGHT + 80,
         xaxis={"type": "log", "title": "σ of the image's q(z|x) (mean over dimensions)"},
-        yaxis={"type": "log", "title": "sampled KL's noise / reconstruction's"},
-        legend=LEGEND_BELOW,
+        yaxis={
+            "type": "log",
+            "title": "sampled KL's noise / reconstruction's",
+            "exponentformat": "power",
+        },
+        # Below the axis title: the default place under the plot sat on the ticks.
+        legend={**LEGEND_BELOW, "y": -0.25},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     chart_col.plotly_chart(scatter, theme="streamlit", key="noise_by_sigma")
     verdict = "negligible" if last["all_ratio"] < 1.05 else "still visible"
     text_col.markdown(
         f"**What was measured on this model.** {first['stage'].capitalize()}, A's gradient "
-        f"is **{first['all_ratio']:.3g}×** as noisy as B's; the sampled KL makes "
-        f"{first['kl_share_of_a']:.0%} of its noise, with σ ≈ {first['median_sigma']:.2f}. "
+        f"is **{times(first['all_ratio'])}** as noisy as B's; the sampled KL makes "
+        f"{percent(first['kl_share_of_a'])} of its noise, with σ ≈ {first['median_sigma']:.2f}. "
         + " ".join(
-            f"{r['stage'].capitalize()}: {r['all_ratio']:.3g}× (σ ≈ {r['median_sigma']:.2g})."
+            f"{r['stage'].capitalize()}: {times(r['all_ratio'])} (σ ≈ {r['median_sigma']:.2g})."
             for r in rows[1:]
         )
         + f"\n\n**So:** on the trained model the difference is {verdict}: σ has shrunk to "
         f"about {last['median_sigma']:.2g}, and the KL's sampled gradient is "
-        f"{last['kl_share_of_a']:.2%} of A's noise. B's exact KL matters most in the first "
+        f"{percent(last['kl_share_of_a'])} of A's noise. B's exact KL matters most in the first "
         "steps, where it keeps the encoder's gradient calm while σ is still large; the "
         "lower chart shows the same rule image by image: the larger σ, the more A adds."
     )

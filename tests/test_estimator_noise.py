@@ -80,4 +80,5 @@ def test_the_page_measures_the_lesson_on_request(tmp_path, monkeypatch, x_test):
     )
     text = " ".join(m.value for m in at.markdown)
     assert "What was measured on this model" in text
-    assert f"{table['A/B variance'].iloc[0]:.3g}×" in text
+    first = table["A/B variance"].iloc[0]
+    assert (f"{first:.3g}×" if first >= 2 else f"{first:.3f}×") in text

@@ -37,6 +37,7 @@ class Noise:
     estimator's whole −ELBO."""
 
     label: str
+    steps: int | None  # training steps of the fresh copy; None for the model as trained
     sigma: np.ndarray
     recon: np.ndarray
     kl_a: np.ndarray
@@ -60,7 +61,13 @@ class Noise:
 
 
 def measure(
-    model: VAE, x: np.ndarray, label: str, *, draws: int = DRAWS, seed: int = SEED
+    model: VAE,
+    x: np.ndarray,
+    label: str,
+    *,
+    steps: int | None = None,
+    draws: int = DRAWS,
+    seed: int = SEED,
 ) -> Noise:
     """The gradient noise of ``model`` on images ``x`` [N, H, W, C], over ``draws`` ε."""
     n, j = len(x), model.config.latent_dim
@@ -90,7 +97,7 @@ def measure(
         out[name] = np.sum(np.var(g.reshape(draws, n, 2 * j), axis=0, ddof=1), axis=-1)
     del tape
     sigma = np.mean(np.exp(0.5 * z_log_var.numpy().astype(np.float64)), axis=-1)
-    return Noise(label=label, sigma=sigma, **out)
+    return Noise(label=label, steps=steps, sigma=sigma, **out)
 
 
 def kl_a_closed_form(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
@@ -128,7 +135,7 @@ def over_training(
             if progress is not None and done % 5 == 0:
                 progress(done / max(steps[-1], 1), f"training step {done} of {steps[-1]}")
         label = "at initialisation" if target == 0 else f"after {target} steps"
-        out.append(measure(model, x_probe, label))
+        out.append(measure(model, x_probe, label, steps=target))
     return out
 
 
