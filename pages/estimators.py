@@ -40,7 +40,7 @@ def elbo_and_log_px(key: state.Key, indices: tuple[int, ...]):
 
 @st.cache_resource(max_entries=1)
 def _noise_lessons() -> dict[state.Key, list]:
-    """Measured lessons by model, shared by every session: each costs half a minute."""
+    """Measured lessons by model, shared by every session: each costs up to a minute."""
     return {}
 
 
@@ -162,7 +162,7 @@ if list(key) not in asked and key not in _noise_lessons():
         f"Measure it: train a fresh copy for {max(estimator_noise.STEPS)} steps",
         icon=":material/monitoring:",
         key="estimators_noise",
-        help="About half a minute on two cores; kept for every viewer of this model.",
+        help="Under a minute on two idle cores; kept for every viewer of this model.",
     ):
         asked.append(list(key))
         st.rerun()
