@@ -11,7 +11,7 @@ import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import ROOT, copy_default, open_page, values
+from tests.app_pages import ROOT, copy_default, open_page, plotly_spec, values
 from ui import presentation
 from vae import evaluate, export, latent_plane, precompute
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -262,10 +262,7 @@ def test_presentation_mode_from_the_url_folds_the_notes_and_keeps_the_details(ch
 
 
 def _playback(at) -> dict | None:
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id and "drag_pad.playback" in chart.proto.id:
-            return json.loads(chart.proto.spec)
-    return None
+    return plotly_spec(at, "drag_pad.playback")
 
 
 def test_the_training_plays_back_beside_the_pad(tmp_path, encodings, mnist):

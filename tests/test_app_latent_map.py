@@ -11,7 +11,7 @@ import pytest
 from deadline import DEADLINE_S
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import copy_default, values
+from tests.app_pages import copy_default, plotly_spec, values
 from ui import presentation
 from vae import evaluate
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -216,11 +216,8 @@ def test_the_how_to_line_has_mouse_words_and_touch_words(default_copy):
     assert "(hover: none) and (pointer: coarse)" in hint  # the touch words on a touch screen
 
 
-def _playback(at: AppTest) -> dict | None:
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id and "latent_map.playback" in chart.proto.id:
-            return json.loads(chart.proto.spec)
-    return None
+def _playback(at) -> dict | None:
+    return plotly_spec(at, "latent_map.playback")
 
 
 def test_a_run_that_kept_its_codes_plays_back_epoch_by_epoch(default_copy, reference, mnist):

@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from vae import losses, train
 from vae.config import VAEConfig
-from vae.model import VAE, build_vae
+from vae.model import VAE
 
 DRAWS = 32  # draws of ε per image; the variances are over these
 IMAGES = 128  # test images measured per stage
@@ -118,11 +117,9 @@ def over_training(
     """A fresh copy of ``config``'s model, initialised and trained as ``vae train`` does
     (same seed, optimizer and batches), measured on ``x_probe`` at each of ``steps``."""
     steps = sorted(set(int(s) for s in steps))
-    model = build_vae(config)
+    model = train.compiled_vae(config, len(x_train))
     per_epoch = len(x_train) // min(config.batch_size, len(x_train))
-    model.compile(optimizer=keras.optimizers.Adam(train.learning_rate(config, per_epoch)))
-    model.optimizer.build(model.trainable_variables)
-    epochs = -(-steps[-1] // max(per_epoch, 1)) + 1
+    epochs = -(-steps[-1] // per_epoch) + 1
     batches, _ = train.make_train_dataset(x_train, config.batch_size, config.seed, 0, epochs)
     step = tf.function(model.train_step)
     batch_iter = iter(batches)

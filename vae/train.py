@@ -97,6 +97,15 @@ def learning_rate(config: VAEConfig, steps_per_epoch: int):
     return config.learning_rate
 
 
+def compiled_vae(config: VAEConfig, n_train: int) -> VAE:
+    """A fresh, seeded model with its Adam optimizer built, for ``n_train`` training images."""
+    model = build_vae(config)
+    steps = n_train // min(config.batch_size, n_train)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, steps)))
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
 def make_train_dataset(
     x: np.ndarray, batch_size: int, seed: int, first_epoch: int, last_epoch: int
 ) -> tuple[tf.data.Dataset, int]:
@@ -338,10 +347,7 @@ def _train_locked(
 
     strategy = make_strategy(strategy_name)
     with strategy.scope():
-        model = build_vae(config)
-        steps = len(x_train) // min(config.batch_size, len(x_train))
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, steps)))
-        model.optimizer.build(model.trainable_variables)
+        model = compiled_vae(config, len(x_train))
         if saved is not None:
             for v in model.weights:
                 v.assign(checkpoint.model_tensors(saved.model)[v.path])
