@@ -162,7 +162,7 @@ if list(key) not in asked and key not in _noise_lessons():
         f"Measure it: train a fresh copy for {max(estimator_noise.STEPS)} steps",
         icon=":material/monitoring:",
         key="estimators_noise",
-        help="Under a minute on two idle cores; kept for every viewer of this model.",
+        help="About a minute and a half on two idle cores; kept for every viewer of this model.",
     ):
         asked.append(list(key))
         st.rerun()
